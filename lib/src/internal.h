@@ -36,7 +36,20 @@ struct vu_vq_priv {
     bool addr_set;          /* SET_VRING_ADDR accepted since the last reset */
     bool inflight_checked;  /* reconnect resubmission list already built */
     uint8_t popped[VU_MAX_QUEUE_SIZE / 8]; /* heads handed to the device */
+    /* desc[] entries this queue's inflight area really has (set by
+     * SET_INFLIGHT_FD from the validated queue_size; the desc_num field in the
+     * shared area itself is frontend-writable and never trusted). */
+    uint16_t inflight_desc_cap;
 };
+
+/* Bytes of one queue's area in the inflight region: the VuVirtqInflight
+ * header and queue_size VuDescStateSplit records, rounded up to 64. */
+static inline uint64_t vu_inflight_queue_size(uint16_t queue_size)
+{
+    uint64_t raw = sizeof(VuVirtqInflight) + sizeof(VuDescStateSplit) * (uint64_t)queue_size;
+
+    return (raw + 63) & ~(uint64_t)63;
+}
 
 /*
  * Everything private to one VuDev.  dev->regions points at regions[0], so the
@@ -81,6 +94,14 @@ void vu_mem_unmap_all(VuDev *dev);
 /* Validate one region against the table and the fd, map it and insert it in
  * gpa order.  The fd is never closed here.  NULL on success, else the reason. */
 const char *vu_mem_add_region(VuDev *dev, const VhostUserMemoryRegion *r, int fd);
+/* Index of the region matching r's gpa, size and userspace address, or -1. */
+int vu_mem_find_exact(const VuDev *dev, const VhostUserMemoryRegion *r);
+/* Drop region idx; rings are re-validated before its mapping goes away. */
+void vu_mem_remove_region(VuDev *dev, uint32_t idx);
+/* Install a whole new table (SET_MEM_TABLE) atomically: on failure the old
+ * table is untouched.  NULL on success, else the reason. */
+const char *vu_mem_replace_table(VuDev *dev, const VhostUserMemoryRegion *regs,
+                                 const int *fds, uint32_t n);
 
 /* ---- rings (vring.c) ---- */
 
@@ -93,6 +114,8 @@ void vu_vring_remap_all(VuDev *dev);
 void vu_vring_reset(VuDev *dev, VuVirtq *vq);
 /* Close and clear a queue's kick fd, removing its watch. */
 void vu_vring_close_kick(VuDev *dev, VuVirtq *vq);
+/* Install or remove the kick watch so it matches vq->handler. */
+void vu_vring_update_watch(VuDev *dev, VuVirtq *vq);
 /* The kick watch callback: drain the eventfd, then call the handler. */
 void vu_kick_cb(VuDev *dev, int condition, void *data);
 
