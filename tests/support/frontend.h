@@ -23,6 +23,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 /* Header flags of a request from us: version 1. */
 #define FE_VERSION 0x1u
