@@ -24,10 +24,24 @@ void vu_fail(VuDev *dev, const char *fmt, ...)
     va_start(ap, fmt);
     (void)vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
+    vu_note_error(dev, reason);
     dev->broken = true;
     if (dev->panic) {
         dev->panic(dev, reason);
     }
+}
+
+void vu_note_error(VuDev *dev, const char *reason)
+{
+    if (dev->regions) {
+        (void)snprintf(vu_impl(dev)->last_error, sizeof(vu_impl(dev)->last_error), "%s",
+                       reason);
+    }
+}
+
+VU_EXPORT const char *vu_last_error(const VuDev *dev)
+{
+    return dev && dev->regions ? vu_impl(dev)->last_error : "";
 }
 
 static void vq_init_one(VuVirtq *vq)

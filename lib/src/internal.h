@@ -6,10 +6,12 @@
 #define VU_INTERNAL_H
 
 #include "libvhost-user.h"
+#include "vhost-user-ext.h"
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <endian.h>
 #include <sys/uio.h>
 
 #define VU_EXPORT __attribute__((visibility("default")))
@@ -63,6 +65,11 @@ struct vu_impl {
     size_t log_map_len;
     int record_fd;           /* LIBVHOST_USER_RECORD output, or -1 */
     unsigned fd_counter;     /* fds recorded so far (for the TLV dup kind) */
+    char last_error[256];    /* reason of the last refusal or failure */
+    uint64_t offered_features;          /* what GET_FEATURES answered */
+    uint64_t offered_protocol_features; /* what GET_PROTOCOL_FEATURES answered */
+    bool features_offered;
+    bool protocol_features_offered;
 };
 
 static inline struct vu_impl *vu_impl(const VuDev *dev)
@@ -82,6 +89,8 @@ static inline bool vu_has_protocol_feature(const VuDev *dev, unsigned bit)
 
 /* Mark the device broken and hand the formatted reason to dev->panic. */
 void vu_fail(VuDev *dev, const char *fmt, ...) VU_PRINTF(2, 3);
+/* Remember a refusal reason without marking the device broken. */
+void vu_note_error(VuDev *dev, const char *reason);
 
 /* ---- guest memory (memory.c) ---- */
 
@@ -94,6 +103,8 @@ void vu_mem_unmap_all(VuDev *dev);
 /* Validate one region against the table and the fd, map it and insert it in
  * gpa order.  The fd is never closed here.  NULL on success, else the reason. */
 const char *vu_mem_add_region(VuDev *dev, const VhostUserMemoryRegion *r, int fd);
+/* Keep a shared file from shrinking under our mapping (which would SIGBUS). */
+void vu_seal_against_shrink(int fd);
 /* Index of the region matching r's gpa, size and userspace address, or -1. */
 int vu_mem_find_exact(const VuDev *dev, const VhostUserMemoryRegion *r);
 /* Drop region idx; rings are re-validated before its mapping goes away. */
@@ -125,14 +136,88 @@ void vu_kick_cb(VuDev *dev, int condition, void *data);
 void vu_log_write(VuDev *dev, uint64_t gpa, uint64_t len);
 /* Signal log_call_fd after a batch of log writes, if one was given. */
 void vu_log_kick(VuDev *dev);
+/* Mark bytes [off, off+len) of vq's used ring dirty when that ring is logged
+ * (VHOST_VRING_F_LOG in vq->vring.flags).  Added by the virtqueue owner. */
+void vu_log_used_ring(VuDev *dev, VuVirtq *vq, uint64_t off, uint64_t len);
+/* Unmap the log (impl->log_map_base/log_map_len), clear log_table/log_size
+ * and close log_call_fd.  Called by vu_deinit. */
 void vu_log_close(VuDev *dev);
+
+/* ---- split virtqueue data path (virtq.c, virtq_desc.c) ----
+ * Added by the virtqueue owner: shared between the virtq_*.c files only. */
+
+/* Guest-visible ring fields are little-endian and may change under us: every
+ * access is one aligned load or store of the field's full width. */
+static inline uint16_t vu_ring_load16(const void *p)
+{
+    return le16toh(__atomic_load_n((const uint16_t *)p, __ATOMIC_RELAXED));
+}
+static inline void vu_ring_store16(void *p, uint16_t v)
+{
+    __atomic_store_n((uint16_t *)p, htole16(v), __ATOMIC_RELAXED);
+}
+static inline void vu_ring_store32(void *p, uint32_t v)
+{
+    __atomic_store_n((uint32_t *)p, htole32(v), __ATOMIC_RELAXED);
+}
+
+/* One validated descriptor chain, gathered before the element is allocated.
+ * iov[] holds the readable (out) segments first, then the writable (in) ones;
+ * in_gpa[k] is the guest address of in segment k (for dirty logging). */
+struct vu_chain {
+    unsigned out_num, in_num;
+    uint64_t out_bytes, in_bytes;
+    struct iovec iov[VIRTQUEUE_MAX_SIZE];
+    uint64_t in_gpa[VIRTQUEUE_MAX_SIZE];
+};
+
+/* Walk and validate the chain starting at head.  With map, every buffer is
+ * translated into c->iov; without, only the byte counts are summed.  On any
+ * rule broken the device fails with "<who>: <rule>" and false is returned. */
+bool vu_chain_walk(VuDev *dev, VuVirtq *vq, unsigned head, bool map,
+                   struct vu_chain *c, const char *who);
+
+/* Index of vq in dev->vq, or -1 when vq is not one of dev's queues. */
+static inline int vu_queue_index(const VuDev *dev, const VuVirtq *vq)
+{
+    if (!dev || !dev->vq || vq < dev->vq || vq >= dev->vq + dev->max_queues) {
+        return -1;
+    }
+    return (int)(vq - dev->vq);
+}
 
 /* ---- inflight tracking (inflight.c) ---- */
 
 /* Validate the shared inflight contents of vq and build the resubmit list.
  * Called when the queue starts; false when the contents are unusable. */
 bool vu_inflight_check(VuDev *dev, VuVirtq *vq);
+/* Drop the inflight area: munmap inflight_info.addr/size, close
+ * inflight_info.fd (fd = -1, addr = NULL, size = 0), set every vq->inflight
+ * to NULL and free resubmit lists.  Called by vu_deinit and before a
+ * GET/SET_INFLIGHT_FD installs a new area. */
 void vu_inflight_unmap(VuDev *dev);
+/* Hooks of the data path (added by the virtqueue owner).  Each is a no-op
+ * unless INFLIGHT_SHMFD is negotiated and vq has a usable inflight area. */
+void vu_inflight_pop(VuDev *dev, VuVirtq *vq, unsigned head);   /* fetched */
+void vu_inflight_unpop(VuDev *dev, VuVirtq *vq, unsigned head); /* given back */
+void vu_inflight_fill(VuDev *dev, VuVirtq *vq, unsigned head);  /* batched */
+/* used->idx went from old_used by count: the batch is no longer in flight. */
+void vu_inflight_flush(VuDev *dev, VuVirtq *vq, uint16_t old_used,
+                       unsigned count);
+
+/* The per-queue bitmap of heads currently held by the device. */
+static inline bool vu_popped_test(const struct vu_vq_priv *p, unsigned head)
+{
+    return p->popped[head / 8] & (1u << (head % 8));
+}
+static inline void vu_popped_set(struct vu_vq_priv *p, unsigned head)
+{
+    p->popped[head / 8] |= (uint8_t)(1u << (head % 8));
+}
+static inline void vu_popped_clear(struct vu_vq_priv *p, unsigned head)
+{
+    p->popped[head / 8] &= (uint8_t)~(1u << (head % 8));
+}
 
 /* ---- backend channel (backend.c) ---- */
 
@@ -148,6 +233,10 @@ bool vu_backend_request(VuDev *dev, uint32_t request, const void *payload,
 void vu_msg_close_fds(VhostUserMsg *vmsg);
 /* The built-in reader (also used when read_msg is NULL). */
 bool vu_message_read_default(VuDev *dev, int sock, VhostUserMsg *vmsg);
+/* Write vmsg (header, size bytes of payload, fd_num fds); loops on short
+ * writes.  Flags are sent as they are. */
+bool vu_message_write(int sock, const VhostUserMsg *vmsg);
+
 /* ---- traffic recorder (record.c) ----
  * With LIBVHOST_USER_RECORD=path in the environment, every message received
  * is appended to path in the fuzz_dispatch TLV format (fuzz/README.md). */

@@ -127,7 +127,7 @@ static const char *check_region_fields(const VuDev *dev, const VhostUserMemoryRe
 }
 
 /* Make the fd's size unable to shrink under us (a shrink would SIGBUS us). */
-static void seal_against_shrink(int fd)
+void vu_seal_against_shrink(int fd)
 {
     int seals = fcntl(fd, F_GET_SEALS);
 
@@ -179,7 +179,7 @@ const char *vu_mem_add_region(VuDev *dev, const VhostUserMemoryRegion *r, int fd
         return "region too large to map";
     }
     map_len = (map_len + align - 1) & ~(align - 1);
-    seal_against_shrink(fd);
+    vu_seal_against_shrink(fd);
     base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd,
                 (off_t)map_off);
     if (base == MAP_FAILED) {

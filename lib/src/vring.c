@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -99,6 +100,8 @@ void vu_vring_reset(VuDev *dev, VuVirtq *vq)
     vq->signalled_used_valid = false;
     vq->inuse = 0;
     vq->counter = 0;
+    free(vq->resubmit_list);
+    vq->resubmit_list = NULL;
     vq->resubmit_num = 0;
 }
 
