@@ -225,7 +225,7 @@ e2e_start_dpdk_vhost() {
     rm -f "$sock"
     e2e_bg "$name" dpdk-testpmd --lcores "${E2E_BACKEND_LCORES:-0@0,1@0}" --no-huge -m 512 --no-pci \
         --file-prefix="e2e-$name-$$" --vdev "net_vhost0,iface=$sock,queues=$nq" -- \
-        --total-num-mbufs=16384 --rxq="$nq" --txq="$nq" --forward-mode="$mode" -a
+        --total-num-mbufs=16384 --rxq="$nq" --txq="$nq" --forward-mode="$mode" -a --stats-period 30
     e2e_wait_socket "$name" "$sock" 30
 }
 
