@@ -75,8 +75,8 @@ int main(void)
     static const VuDevIface iface = { .get_features = get_features };
     VuDev dev;
     memset(&dev, 0, sizeof(dev));
-    CHECK(vu_init(&dev, 2, sv[0], on_panic, NULL, on_set_watch,
-                  on_remove_watch, &iface));
+    CHECK(vu_init(&dev, 2, sv[0], on_panic, NULL, on_set_watch, on_remove_watch,
+                  &iface));
     VuVirtq *vq = vu_get_queue(&dev, 1);
     CHECK(vq != NULL);
     CHECK(vq != NULL && !vu_queue_started(&dev, vq));
