@@ -1,0 +1,363 @@
+/*
+ * Split virtqueue data path: taking elements off the avail ring and giving
+ * them back through the used ring.
+ *
+ * Ring pointers come from vu_vring_map, which guarantees that the whole of
+ * each ring lies in mapped memory; anything read from the rings is still
+ * guest-controlled and checked before use.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ALIGN_UP(n, a) (((n) + (a) - 1) & ~((size_t)(a) - 1))
+#define VU_ELEM_MAGIC 0x76756c656d656e74ULL
+
+/* One in-buffer piece as popped: where fill must mark the dirty log. */
+struct vu_in_seg {
+    uint64_t gpa;
+    uint64_t len;
+};
+
+/* Private block placed right before elem->in_sg in the element allocation. */
+struct vu_elem_priv {
+    uint64_t magic;
+    const struct iovec *in_sg; /* proves this block belongs to in_sg */
+    unsigned nsegs;
+    struct vu_in_seg *segs;
+};
+
+static struct vu_vq_priv *queue_priv(VuDev *dev, VuVirtq *vq)
+{
+    int qidx = vu_queue_index(dev, vq);
+
+    return qidx < 0 ? NULL : &vu_impl(dev)->vqp[qidx];
+}
+
+/* Rings usable: device healthy, rings mapped, queue started. */
+static bool queue_ready(const VuDev *dev, const VuVirtq *vq)
+{
+    return !dev->broken && vq->vring.desc && vq->vring.avail &&
+           vq->vring.used && vq->started;
+}
+
+static uint16_t *avail_event_ptr(VuVirtq *vq)
+{
+    return (uint16_t *)(void *)&vq->vring.used->ring[vq->vring.num];
+}
+
+static void set_avail_event(VuDev *dev, VuVirtq *vq, uint16_t val)
+{
+    vu_ring_store16(avail_event_ptr(vq), val);
+    vu_log_used_ring(dev, vq, offsetof(struct vring_used, ring) +
+                          sizeof(struct vring_used_elem) * vq->vring.num,
+             sizeof(uint16_t));
+}
+
+/*
+ * Number of new avail entries, after refreshing the shadow index.  An index
+ * that moved by more than the ring size (forwards or "backwards", which is
+ * the same in 16-bit arithmetic) is a guest error.
+ */
+static bool avail_count(VuDev *dev, VuVirtq *vq, const char *who,
+                        unsigned *count)
+{
+    uint16_t idx = vu_ring_load16(&vq->vring.avail->idx);
+    uint16_t n = (uint16_t)(idx - vq->last_avail_idx);
+
+    if (n > vq->vring.num) {
+        vu_fail(dev, "%s: avail index moved by %u on a ring of %u", who, n,
+                vq->vring.num);
+        return false;
+    }
+    vq->shadow_avail_idx = idx;
+    /* Entries must not be read before the index that published them. */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    *count = n;
+    return true;
+}
+
+static bool read_head(VuDev *dev, VuVirtq *vq, uint16_t slot, unsigned *head,
+                      const char *who)
+{
+    unsigned h = vu_ring_load16(&vq->vring.avail->ring[slot % vq->vring.num]);
+
+    if (h >= vq->vring.num) {
+        vu_fail(dev, "%s: head %u out of range (ring of %u)", who, h,
+                vq->vring.num);
+        return false;
+    }
+    *head = h;
+    return true;
+}
+
+static size_t element_size(size_t sz, const struct vu_chain *c)
+{
+    return ALIGN_UP(sz, 8) + sizeof(struct vu_elem_priv) +
+           sizeof(struct iovec) * (c->in_num + c->out_num) +
+           sizeof(struct vu_in_seg) * c->in_num;
+}
+
+/* One allocation: caller's sz bytes, private block, in_sg, out_sg, segs. */
+static VuVirtqElement *alloc_element(size_t sz, unsigned head,
+                                     const struct vu_chain *c)
+{
+    char *base = malloc(element_size(sz, c));
+    struct vu_elem_priv *priv;
+    VuVirtqElement *elem = (VuVirtqElement *)(void *)base;
+
+    if (!base) {
+        return NULL;
+    }
+    memset(base, 0, sz);
+    priv = (struct vu_elem_priv *)(void *)(base + ALIGN_UP(sz, 8));
+    elem->index = head;
+    elem->out_num = c->out_num;
+    elem->in_num = c->in_num;
+    elem->in_sg = (struct iovec *)(priv + 1);
+    elem->out_sg = elem->in_sg + c->in_num;
+    memcpy(elem->in_sg, &c->iov[c->out_num], sizeof(struct iovec) * c->in_num);
+    memcpy(elem->out_sg, c->iov, sizeof(struct iovec) * c->out_num);
+    priv->magic = VU_ELEM_MAGIC;
+    priv->in_sg = elem->in_sg;
+    priv->nsegs = c->in_num;
+    priv->segs = (struct vu_in_seg *)(void *)(elem->out_sg + c->out_num);
+    for (unsigned k = 0; k < c->in_num; k++) {
+        priv->segs[k].gpa = c->in_gpa[k];
+        priv->segs[k].len = c->iov[c->out_num + k].iov_len;
+    }
+    return elem;
+}
+
+static VuVirtqElement *build_element(VuDev *dev, VuVirtq *vq, unsigned head,
+                                     size_t sz)
+{
+    struct vu_chain c;
+
+    if (!vu_chain_walk(dev, vq, head, true, &c, "vu_queue_pop")) {
+        return NULL;
+    }
+    return alloc_element(sz, head, &c);
+}
+
+/* Hand out the oldest head recovered from the inflight area. */
+static VuVirtqElement *pop_resubmitted(VuDev *dev, VuVirtq *vq, size_t sz)
+{
+    unsigned head = vq->resubmit_list[vq->resubmit_num - 1].index;
+    VuVirtqElement *elem = build_element(dev, vq, head, sz);
+
+    if (!elem) {
+        return NULL;
+    }
+    if (--vq->resubmit_num == 0) {
+        free(vq->resubmit_list);
+        vq->resubmit_list = NULL;
+    }
+    return elem;
+}
+
+static VuVirtqElement *pop_avail(VuDev *dev, VuVirtq *vq,
+                                 struct vu_vq_priv *p, size_t sz)
+{
+    VuVirtqElement *elem;
+    unsigned count, head;
+
+    if (!avail_count(dev, vq, "vu_queue_pop", &count) || count == 0 ||
+        !read_head(dev, vq, vq->last_avail_idx, &head, "vu_queue_pop")) {
+        return NULL;
+    }
+    if (vu_popped_test(p, head)) {
+        vu_fail(dev, "vu_queue_pop: head %u is already in flight", head);
+        return NULL;
+    }
+    elem = build_element(dev, vq, head, sz);
+    if (!elem) {
+        return NULL; /* nothing consumed: an allocation failure can retry */
+    }
+    vq->last_avail_idx++;
+    if (vu_has_feature(dev, VIRTIO_RING_F_EVENT_IDX) && vq->notification) {
+        set_avail_event(dev, vq, vq->last_avail_idx);
+    }
+    vu_popped_set(p, head);
+    vq->inuse++;
+    vu_inflight_pop(dev, vq, head);
+    return elem;
+}
+
+VU_EXPORT void *vu_queue_pop(VuDev *dev, VuVirtq *vq, size_t sz)
+{
+    struct vu_vq_priv *p = queue_priv(dev, vq);
+
+    if (!p || !queue_ready(dev, vq)) {
+        return NULL;
+    }
+    if (sz < sizeof(VuVirtqElement) || sz > SIZE_MAX / 2) {
+        vu_fail(dev, "vu_queue_pop: element size %zu is invalid", sz);
+        return NULL;
+    }
+    if (vq->resubmit_num > 0 && vq->resubmit_list) {
+        VuVirtqElement *elem = pop_resubmitted(dev, vq, sz);
+
+        if (elem) {
+            vu_popped_set(p, elem->index);
+        }
+        return elem;
+    }
+    return pop_avail(dev, vq, p, sz);
+}
+
+/* Common check of an element the device gives back. */
+static bool held_by_device(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
+                           const VuVirtqElement *elem, const char *who)
+{
+    if (!elem || elem->index >= vq->vring.num ||
+        !vu_popped_test(p, elem->index)) {
+        vu_fail(dev, "%s: element %u was not popped from this queue", who,
+                elem ? elem->index : 0u);
+        return false;
+    }
+    return true;
+}
+
+VU_EXPORT void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem,
+                              size_t len)
+{
+    struct vu_vq_priv *p = queue_priv(dev, vq);
+
+    (void)len;
+    if (!p || dev->broken || !vq->vring.avail ||
+        !held_by_device(dev, vq, p, elem, "vu_queue_unpop")) {
+        return;
+    }
+    if (vq->inuse == 0) {
+        vu_fail(dev, "vu_queue_unpop: nothing in use");
+        return;
+    }
+    vu_popped_clear(p, elem->index);
+    vu_inflight_unpop(dev, vq, elem->index);
+    vq->last_avail_idx--;
+    vq->inuse--;
+}
+
+/* Forget the holder of one avail slot being given back by rewind. */
+static void release_slot(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
+                         uint16_t slot)
+{
+    unsigned head = vu_ring_load16(&vq->vring.avail->ring[slot % vq->vring.num]);
+
+    if (head < vq->vring.num) {
+        vu_popped_clear(p, head);
+        vu_inflight_unpop(dev, vq, head);
+    }
+}
+
+VU_EXPORT bool vu_queue_rewind(VuDev *dev, VuVirtq *vq, unsigned int num)
+{
+    struct vu_vq_priv *p = queue_priv(dev, vq);
+
+    if (!p || num > vq->inuse) {
+        return false;
+    }
+    for (unsigned i = 1; i <= num && vq->vring.avail; i++) {
+        release_slot(dev, vq, p, (uint16_t)(vq->last_avail_idx - i));
+    }
+    vq->last_avail_idx -= num;
+    vq->inuse -= num;
+    return true;
+}
+
+/* Mark the bytes the device wrote into the element's in-buffers dirty. */
+static void log_written(VuDev *dev, const VuVirtqElement *elem, uint64_t len)
+{
+    const struct vu_elem_priv *priv;
+
+    if (!vu_has_feature(dev, VHOST_F_LOG_ALL) || !dev->log_table || len == 0) {
+        return;
+    }
+    priv = elem->in_sg ? (const struct vu_elem_priv *)elem->in_sg - 1 : NULL;
+    if (!priv || priv->magic != VU_ELEM_MAGIC || priv->in_sg != elem->in_sg) {
+        vu_fail(dev, "vu_queue_fill: element was not allocated by pop");
+        return;
+    }
+    for (unsigned k = 0; k < priv->nsegs && len > 0; k++) {
+        uint64_t n = len < priv->segs[k].len ? len : priv->segs[k].len;
+
+        vu_log_write(dev, priv->segs[k].gpa, n);
+        len -= n;
+    }
+}
+
+static void write_used_elem(VuDev *dev, VuVirtq *vq, unsigned slot,
+                            unsigned head, unsigned len)
+{
+    struct vring_used_elem *e = &vq->vring.used->ring[slot];
+
+    vu_ring_store32(&e->id, head);
+    vu_ring_store32(&e->len, len);
+    vu_log_used_ring(dev, vq, offsetof(struct vring_used, ring) + sizeof(*e) * slot,
+             sizeof(*e));
+}
+
+VU_EXPORT void vu_queue_fill(VuDev *dev, VuVirtq *vq,
+                             const VuVirtqElement *elem, unsigned int len,
+                             unsigned int idx)
+{
+    struct vu_vq_priv *p = queue_priv(dev, vq);
+    unsigned slot;
+
+    if (!p || dev->broken || !vq->vring.used ||
+        !held_by_device(dev, vq, p, elem, "vu_queue_fill")) {
+        return;
+    }
+    if (idx >= vq->inuse) {
+        vu_fail(dev, "vu_queue_fill: batch position %u beyond %u in use", idx,
+                vq->inuse);
+        return;
+    }
+    log_written(dev, elem, len);
+    slot = (uint16_t)(vq->used_idx + idx) % vq->vring.num;
+    write_used_elem(dev, vq, slot, elem->index, len);
+    vu_popped_clear(p, elem->index);
+    vu_inflight_fill(dev, vq, elem->index);
+}
+
+VU_EXPORT void vu_queue_flush(VuDev *dev, VuVirtq *vq, unsigned int num)
+{
+    uint16_t old, new_idx;
+
+    if (vu_queue_index(dev, vq) < 0 || dev->broken || !vq->vring.used) {
+        return;
+    }
+    if (num > vq->inuse) {
+        vu_fail(dev, "vu_queue_flush: %u completions but %u in use", num,
+                vq->inuse);
+        return;
+    }
+    old = vq->used_idx;
+    new_idx = (uint16_t)(old + num);
+    /* The used entries must be visible before the index that covers them. */
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    vu_ring_store16(&vq->vring.used->idx, new_idx);
+    vu_log_used_ring(dev, vq, offsetof(struct vring_used, idx), sizeof(uint16_t));
+    vq->used_idx = new_idx;
+    vq->inuse -= num;
+    /* If the last signalled index fell inside this batch, EVENT_IDX state
+     * is stale: the next notify must signal unconditionally. */
+    if ((uint16_t)(new_idx - vq->signalled_used) < (uint16_t)(new_idx - old)) {
+        vq->signalled_used_valid = false;
+    }
+    vu_inflight_flush(dev, vq, old, num);
+    vu_log_kick(dev);
+}
+
+VU_EXPORT void vu_queue_push(VuDev *dev, VuVirtq *vq,
+                             const VuVirtqElement *elem, unsigned int len)
+{
+    bool was_broken = dev ? dev->broken : true;
+
+    vu_queue_fill(dev, vq, elem, len, 0);
+    if (!was_broken && !dev->broken) {
+        vu_queue_flush(dev, vq, 1);
+    }
+}
