@@ -75,6 +75,17 @@ bool vu_h_set_inflight_fd(VuDev *dev, struct vu_msg_ctx *ctx);
 bool vu_h_set_backend_req_fd(VuDev *dev, struct vu_msg_ctx *ctx);
 bool vu_h_get_shared_object(VuDev *dev, struct vu_msg_ctx *ctx);
 
+bool vu_h_postcopy_advise(VuDev *dev, struct vu_msg_ctx *ctx);
+bool vu_h_postcopy_listen(VuDev *dev, struct vu_msg_ctx *ctx);
+bool vu_h_postcopy_end(VuDev *dev, struct vu_msg_ctx *ctx);
+/* Does this kernel give us a working userfaultfd? */
+bool vu_postcopy_supported(void);
+/* SET_MEM_TABLE while listening: register, announce, await the go-ahead. */
+bool vu_postcopy_announce_table(VuDev *dev, struct vu_msg_ctx *ctx);
+/* ADD_MEM_REG while listening: register r and answer with our address. */
+bool vu_postcopy_announce_region(VuDev *dev, struct vu_msg_ctx *ctx,
+                                 const VhostUserMemoryRegion *r);
+
 /* The queue named by a vring message, or NULL (and a refusal) if out of range. */
 VuVirtq *vu_msg_queue(VuDev *dev, struct vu_msg_ctx *ctx, uint64_t index);
 

@@ -32,6 +32,9 @@ static uint64_t offer_protocol_features(VuDev *dev)
     if (dev->iface->get_config && dev->iface->set_config) {
         f |= 1ULL << VHOST_USER_PROTOCOL_F_CONFIG;
     }
+    if (vu_postcopy_supported()) {
+        f |= 1ULL << VHOST_USER_PROTOCOL_F_PAGEFAULT;
+    }
     if (dev->iface->get_protocol_features) {
         f |= dev->iface->get_protocol_features(dev);
     }

@@ -40,7 +40,10 @@ bool vu_h_set_mem_table(VuDev *dev, struct vu_msg_ctx *ctx)
 
     memcpy(fds, m->fds, sizeof(fds)); /* the message is packed */
     why = vu_mem_replace_table(dev, regs, fds, n);
-    return why ? vu_refuse(ctx, "%s", why) : true;
+    if (why) {
+        return vu_refuse(ctx, "%s", why);
+    }
+    return dev->postcopy_listening ? vu_postcopy_announce_table(dev, ctx) : true;
 }
 
 static bool parse_memreg(struct vu_msg_ctx *ctx, VhostUserMemoryRegion *r)
@@ -67,7 +70,7 @@ bool vu_h_add_mem_reg(VuDev *dev, struct vu_msg_ctx *ctx)
         return vu_refuse(ctx, "%s", why);
     }
     vu_vring_remap_all(dev); /* rings waiting for this region can map now */
-    return true;
+    return dev->postcopy_listening ? vu_postcopy_announce_region(dev, ctx, &r) : true;
 }
 
 bool vu_h_rem_mem_reg(VuDev *dev, struct vu_msg_ctx *ctx)
