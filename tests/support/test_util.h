@@ -173,11 +173,21 @@ static inline void vu_test_arm_guard_(void)
     }
 }
 
+/* VU_TEST_ONLY=name runs just that test (handy under a debugger). */
+static inline int vu_test_selected_(const char *name)
+{
+    const char *only = getenv("VU_TEST_ONLY");
+
+    return only == NULL || *only == '\0' || strcmp(only, name) == 0;
+}
+
 #define RUN_TEST(fn)                                                           \
     do {                                                                       \
         vu_test_arm_guard_();                                                  \
-        fprintf(stderr, "== %s\n", #fn);                                       \
-        fn();                                                                  \
+        if (vu_test_selected_(#fn)) {                                          \
+            fprintf(stderr, "== %s\n", #fn);                                   \
+            fn();                                                              \
+        }                                                                      \
     } while (0)
 
 #define END_TESTS()                                                            \
