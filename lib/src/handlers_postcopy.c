@@ -122,7 +122,11 @@ bool vu_postcopy_announce_region(VuDev *dev, struct vu_msg_ctx *ctx,
     VhostUserMsg reply;
     VhostUserMemRegMsg body = {.padding = 0, .region = *r};
 
-    if (idx < 0 || !register_region(dev, ctx, (uint32_t)idx)) {
+    if (idx < 0) {
+        return vu_refuse(ctx, "the new region vanished");
+    }
+    if (!register_region(dev, ctx, (uint32_t)idx)) {
+        vu_mem_remove_region(dev, (uint32_t)idx); /* a refusal changes nothing */
         return false;
     }
     body.region.userspace_addr = dev->regions[idx].mmap_addr + dev->regions[idx].mmap_offset;
