@@ -286,6 +286,11 @@ static bool device_takes(VuDev *dev, VhostUserMsg *m, bool *ok)
     }
     if (do_reply) {
         *ok = send_reply(dev, m);
+    } else if (m->flags & VHOST_USER_NEED_REPLY_MASK) {
+        /* The device handled it silently: the frontend still gets its ack. */
+        m->fd_num = 0;
+        vu_reply_u64(m, 0);
+        *ok = send_reply(dev, m);
     }
     return true;
 }
