@@ -475,6 +475,82 @@ uint64_t fe_call_acked(struct vu_frontend *fe, uint32_t request,
     return m.payload.u64;
 }
 
+static void fe_check_refusal_answer(struct vu_frontend *fe,
+                                   enum fe_refusal how, uint32_t request,
+                                   bool was_broken)
+{
+    struct fe_msg m;
+    int r = fe_recv(fe, &m);
+    const char *name = req_name(request);
+
+    if (r == 1) {
+        fe_msg_close_fds(&m);
+        if (how == FE_REFUSED_BROKEN) {
+            VU_TEST_FAIL("%s: refusal answered with a reply (flags 0x%x size "
+                         "%u), expected broken", name, m.flags, m.size);
+        }
+        if (m.request != request || m.flags != FE_REPLY_FLAGS ||
+            m.size != 8 || m.payload.u64 == 0 || m.nfds != 0) {
+            VU_TEST_FAIL("%s: refusal reply request %u flags 0x%x size %u "
+                         "u64 %" PRIu64 " fds %d is not a failed ack", name,
+                         m.request, m.flags, m.size, m.payload.u64, m.nfds);
+        }
+        if (fe->dev->broken && !was_broken) {
+            VU_TEST_FAIL("%s: refused with an ack, but marked broken: %s", name,
+                         fe_panic_text(fe));
+        }
+        return;
+    }
+    if (r != 0 || how == FE_REFUSED_ACK) {
+        VU_TEST_FAIL("%s: no failed ack (recv %d)%s%s", name, r,
+                     fe->dev->broken ? ", broken: " : "", fe_panic_text(fe));
+    }
+    if (!fe->dev->broken) {
+        VU_TEST_FAIL("%s: neither a failed ack nor marked broken", name);
+    }
+    EXPECT_CONTAINS(fe->tdev->panic_msg, name);
+}
+
+/* Only process_msg and panic may run for a refused message. */
+static void fe_check_callbacks_silent(struct vu_frontend *fe, unsigned mark,
+                                      uint32_t request)
+{
+    for (unsigned i = mark; i < fe->tdev->nevents; i++) {
+        enum tdev_event_kind k = fe->tdev->events[i].kind;
+        if (k != TDEV_PROCESS_MSG && k != TDEV_PANIC) {
+            VU_TEST_FAIL("%s: refused, but device callback kind %d ran",
+                         req_name(request), (int)k);
+        }
+    }
+}
+
+void fe_expect_refused(struct vu_frontend *fe, enum fe_refusal how,
+                       uint32_t request, uint32_t flags, const void *payload,
+                       uint32_t size, const int *fds, int nfds)
+{
+    EXPECT_NOT_NULL(fe->tdev);
+    int fds_before = test_open_fd_count();
+    unsigned mark = fe->tdev->nevents;
+    bool was_broken = fe->dev->broken;
+
+    if (!fe_call(fe, request, flags, payload, size, fds, nfds)) {
+        VU_TEST_FAIL("%s: vu_dispatch returned false for a refusal (%s)",
+                     req_name(request), fe_panic_text(fe));
+    }
+    fe_check_refusal_answer(fe, how, request, was_broken);
+    if (test_open_fd_count() != fds_before) {
+        VU_TEST_FAIL("%s: %d fds open after the refusal, %d before",
+                     req_name(request), test_open_fd_count(), fds_before);
+    }
+    fe_check_callbacks_silent(fe, mark, request);
+    if (!fe->dev->broken) {
+        struct fe_msg m;
+        EXPECT_TRUE(fe_call(fe, VHOST_USER_GET_FEATURES, FE_VERSION, NULL, 0,
+                            NULL, 0));
+        fe_expect_reply(fe, VHOST_USER_GET_FEATURES, 8, &m);
+    }
+}
+
 static void fe_expect_healthy(struct vu_frontend *fe, uint32_t request)
 {
     if (fe->dev && fe->dev->broken) {
@@ -963,6 +1039,40 @@ void tdev_fire_watch(struct test_device *t, int fd, int condition)
     EXPECT_NOT_NULL(w);
     struct tdev_watch copy = *w; /* the callback may remove the watch */
     copy.cb(&t->dev, condition, copy.data);
+}
+
+void sess_open(struct vu_session *s, uint16_t max_queues, uint64_t proto)
+{
+    memset(s, 0, sizeof(*s));
+    fe_init_pair(&s->fe);
+    tdev_init(&s->td, max_queues, s->fe.dev_sock);
+    s->td.protocol_features = proto;
+    s->td.config_len = VHOST_USER_MAX_CONFIG_SIZE;
+    fe_attach_tdev(&s->fe, &s->td);
+    fe_add_region(&s->fe, SESS_RAM_GPA, SESS_RAM_SIZE, SESS_RAM_UADDR);
+    fe_negotiate(&s->fe, 0, proto);
+}
+
+void sess_memory(struct vu_session *s)
+{
+    fe_set_mem_table(&s->fe);
+    EXPECT_EQ(s->td.dev.nregions, s->fe.nregions);
+}
+
+void sess_ring(struct vu_session *s, unsigned q, unsigned num)
+{
+    EXPECT_LT(q, FE_MAX_QUEUES);
+    fe_ring_place(&s->fe, &s->rings[q], SESS_RING_GPA(q), num);
+    fe_ring_setup(&s->fe, q, &s->rings[q]);
+    fe_set_vring_fd(&s->fe, VHOST_USER_SET_VRING_KICK, q, fe_kick_fd(&s->fe, q));
+    fe_set_vring_fd(&s->fe, VHOST_USER_SET_VRING_CALL, q, fe_call_fd(&s->fe, q));
+    EXPECT_NOT_NULL(s->td.dev.vq[q].vring.desc);
+}
+
+void sess_close(struct vu_session *s)
+{
+    tdev_deinit(&s->td);
+    fe_destroy(&s->fe);
 }
 
 int test_open_fd_count(void)

@@ -154,6 +154,27 @@ void fe_expect_ack(struct vu_frontend *fe, uint32_t request, uint64_t value);
 /* In-process only: nothing was sent back. */
 void fe_expect_no_reply(struct vu_frontend *fe);
 
+/* How a refused request must be answered. */
+enum fe_refusal {
+    FE_REFUSED_ACK,    /* a u64 reply != 0; the device is NOT broken */
+    FE_REFUSED_BROKEN, /* no reply; broken, panic text names the request */
+    FE_REFUSED_EITHER, /* one of the two */
+};
+
+/*
+ * Send a message that must be refused and check that the refusal is clean
+ * (threats.md "Rejected"): vu_dispatch returns true, the answer matches
+ * `how`, every fd the message carried is closed again on the device side,
+ * no device callback but process_msg/panic ran, and when the device is not
+ * broken the stream is still in sync (a GET_FEATURES round trip works).
+ * Needs fe_attach_tdev.  `flags` are sent exactly as given.
+ */
+void fe_expect_refused(struct vu_frontend *fe, enum fe_refusal how,
+                       uint32_t request, uint32_t flags, const void *payload,
+                       uint32_t size, const int *fds, int nfds);
+/* Flags for a request that asks for an ack. */
+#define FE_ACK (FE_VERSION | VHOST_USER_NEED_REPLY_MASK)
+
 /* Send with NEED_REPLY and return the ack's u64 (exits if none arrives). */
 uint64_t fe_call_acked(struct vu_frontend *fe, uint32_t request,
                        const void *payload, uint32_t size, const int *fds,
@@ -304,6 +325,29 @@ void tdev_fire_watch(struct test_device *t, int fd, int condition);
  * (VERSION_1 | PROTOCOL_FEATURES | extra) and protocol features `proto`. */
 void fe_negotiate(struct vu_frontend *fe, uint64_t extra_features,
                   uint64_t proto);
+
+/* ---- a ready-made in-process session ---- */
+
+#define SESS_RAM_GPA 0x0ull
+#define SESS_RAM_SIZE 0x100000ull
+#define SESS_RAM_UADDR 0x7f0000000000ull
+#define SESS_RING_GPA(q) (0x1000ull + (uint64_t)(q) * 0x8000ull)
+
+struct vu_session {
+    struct vu_frontend fe;
+    struct test_device td;
+    struct fe_ring rings[FE_MAX_QUEUES];
+};
+
+/* Pair + recording device (offering `proto` itself) + features negotiated
+ * (VERSION_1 | PROTOCOL_FEATURES, protocol features `proto`; need_reply
+ * follows REPLY_ACK).  One region is prepared at SESS_RAM_* but not sent. */
+void sess_open(struct vu_session *s, uint16_t max_queues, uint64_t proto);
+/* SET_MEM_TABLE with the prepared region(s). */
+void sess_memory(struct vu_session *s);
+/* Ring of `num` entries at SESS_RING_GPA(q): NUM, BASE 0, ADDR, KICK, CALL. */
+void sess_ring(struct vu_session *s, unsigned q, unsigned num);
+void sess_close(struct vu_session *s);
 
 /* Number of open fds in this process (via /proc/self/fd). */
 int test_open_fd_count(void);
