@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ALIGN_UP(n, a) (((n) + (a) - 1) & ~((size_t)(a) - 1))
+#define ALIGN_UP(n, a) (((n) + (a)-1) & ~((size_t)(a)-1))
 #define VU_ELEM_MAGIC 0x76756c656d656e74ULL
 
 /* One in-buffer piece as popped: where fill must mark the dirty log. */
@@ -50,9 +50,10 @@ static uint16_t *avail_event_ptr(VuVirtq *vq)
 static void set_avail_event(VuDev *dev, VuVirtq *vq, uint16_t val)
 {
     vu_ring_store16(avail_event_ptr(vq), val);
-    vu_log_used_ring(dev, vq, offsetof(struct vring_used, ring) +
-                          sizeof(struct vring_used_elem) * vq->vring.num,
-             sizeof(uint16_t));
+    vu_log_used_ring(dev, vq,
+                     offsetof(struct vring_used, ring) +
+                         sizeof(struct vring_used_elem) * vq->vring.num,
+                     sizeof(uint16_t));
 }
 
 /*
@@ -157,8 +158,8 @@ static VuVirtqElement *pop_resubmitted(VuDev *dev, VuVirtq *vq, size_t sz)
     return elem;
 }
 
-static VuVirtqElement *pop_avail(VuDev *dev, VuVirtq *vq,
-                                 struct vu_vq_priv *p, size_t sz)
+static VuVirtqElement *pop_avail(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
+                                 size_t sz)
 {
     VuVirtqElement *elem;
     unsigned count, head;
@@ -244,7 +245,8 @@ VU_EXPORT void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem,
 static void release_slot(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
                          uint16_t slot)
 {
-    unsigned head = vu_ring_load16(&vq->vring.avail->ring[slot % vq->vring.num]);
+    unsigned head =
+        vu_ring_load16(&vq->vring.avail->ring[slot % vq->vring.num]);
 
     if (head < vq->vring.num) {
         vu_popped_clear(p, head);
@@ -295,8 +297,9 @@ static void write_used_elem(VuDev *dev, VuVirtq *vq, unsigned slot,
 
     vu_ring_store32(&e->id, head);
     vu_ring_store32(&e->len, len);
-    vu_log_used_ring(dev, vq, offsetof(struct vring_used, ring) + sizeof(*e) * slot,
-             sizeof(*e));
+    vu_log_used_ring(dev, vq,
+                     offsetof(struct vring_used, ring) + sizeof(*e) * slot,
+                     sizeof(*e));
 }
 
 VU_EXPORT void vu_queue_fill(VuDev *dev, VuVirtq *vq,
@@ -339,7 +342,8 @@ VU_EXPORT void vu_queue_flush(VuDev *dev, VuVirtq *vq, unsigned int num)
     /* The used entries must be visible before the index that covers them. */
     __atomic_thread_fence(__ATOMIC_RELEASE);
     vu_ring_store16(&vq->vring.used->idx, new_idx);
-    vu_log_used_ring(dev, vq, offsetof(struct vring_used, idx), sizeof(uint16_t));
+    vu_log_used_ring(dev, vq, offsetof(struct vring_used, idx),
+                     sizeof(uint16_t));
     vq->used_idx = new_idx;
     vq->inuse -= num;
     /* If the last signalled index fell inside this batch, EVENT_IDX state

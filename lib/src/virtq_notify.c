@@ -62,12 +62,12 @@ VU_EXPORT void vu_queue_set_notification(VuDev *dev, VuVirtq *vq, int enable)
     if (vu_has_feature(dev, VIRTIO_RING_F_EVENT_IDX)) {
         /* Suppression is simply not moving avail_event forward. */
         if (enable) {
-            uint16_t *ev = (uint16_t *)(void *)&vq->vring.used
-                               ->ring[vq->vring.num];
+            uint16_t *ev =
+                (uint16_t *)(void *)&vq->vring.used->ring[vq->vring.num];
 
             vu_ring_store16(ev, vu_ring_load16(&vq->vring.avail->idx));
-            vu_log_used_ring(dev, vq, (uint64_t)((char *)ev -
-                                                 (char *)vq->vring.used),
+            vu_log_used_ring(dev, vq,
+                             (uint64_t)((char *)ev - (char *)vq->vring.used),
                              sizeof(uint16_t));
         }
     } else {
