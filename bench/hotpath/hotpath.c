@@ -1,0 +1,171 @@
+/*
+ * vu-hotpath: the cost of one vu_queue_pop + vu_queue_push (+ free of the
+ * element) on fake guest memory (tests/support/fake_guest.h), for chains of
+ * --chain descriptors, direct or --indirect, with --regions memory regions.
+ *
+ * Meant to run under callgrind:
+ *   valgrind --tool=callgrind --collect-atstart=no --toggle-collect=hot_op_measured \
+ *     vu-hotpath --chain 3 --regions 509 --ops 2000
+ * Only hot_op_measured() is counted; Ir per op = total Ir / ops.  The guest
+ * side (writing descriptors and the avail ring) is outside it.
+ *
+ * Layout: region i covers gpa [i * 2 MiB, i * 2 MiB + 256 KiB) (holes in
+ * between, as in real guests).  The rings live in region 0; buffer k of a
+ * chain lives in a region spread across the table, and the indirect table in
+ * the middle region, so lookups do not all hit one region.
+ */
+#include "fake_guest.h"
+
+#include "internal.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REGION_STRIDE (2ULL << 20)
+#define REGION_SIZE (256ULL << 10)
+#define RING_NUM 256
+#define BUF_LEN 512u
+
+static struct fake_guest g;
+static unsigned chain = 1, nregions = 1, ops = 1000;
+static bool indirect;
+static uint64_t table_gpa;
+
+static uint64_t region_gpa(unsigned i)
+{
+    return (uint64_t)i * REGION_STRIDE;
+}
+
+static uint64_t buf_gpa(unsigned k)
+{
+    unsigned r = (unsigned)(((uint64_t)(k + 1) * nregions) / (chain + 1));
+
+    if (r >= nregions) {
+        r = nregions - 1;
+    }
+    /* past the rings when it is region 0 */
+    return region_gpa(r) + 0x10000 + (uint64_t)k * BUF_LEN;
+}
+
+static uint16_t desc_flags(unsigned k)
+{
+    uint16_t f = k + 1 < chain ? VRING_DESC_F_NEXT : 0;
+
+    if (k >= (chain + 1) / 2) { /* first half readable, rest writable */
+        f |= VRING_DESC_F_WRITE;
+    }
+    return f;
+}
+
+/* Write the chain once: the descriptors never change between ops. */
+static void build_chain(void)
+{
+    unsigned k;
+
+    if (indirect) {
+        table_gpa = region_gpa(nregions / 2) + 0x8000;
+        for (k = 0; k < chain; k++) {
+            fg_table_desc(&g, table_gpa, k, buf_gpa(k), BUF_LEN,
+                          desc_flags(k), (uint16_t)(k + 1));
+        }
+        fg_desc(&g, 0, 0, table_gpa, 16u * chain, VRING_DESC_F_INDIRECT, 0);
+    } else {
+        for (k = 0; k < chain; k++) {
+            fg_desc(&g, 0, k, buf_gpa(k), BUF_LEN, desc_flags(k),
+                    (uint16_t)(k + 1));
+        }
+    }
+}
+
+static inline void pop_push(void)
+{
+    VuVirtq *vq = fg_vq(&g, 0);
+    VuVirtqElement *e = vu_queue_pop(&g.dev, vq, sizeof(*e));
+
+    if (!e) {
+        fprintf(stderr, "vu-hotpath: pop failed: %s\n", g.last_panic);
+        exit(2);
+    }
+    if (e->out_num + e->in_num != chain) {
+        fprintf(stderr, "vu-hotpath: chain of %u, expected %u\n",
+                e->out_num + e->in_num, chain);
+        exit(2);
+    }
+    vu_queue_push(&g.dev, vq, e, BUF_LEN);
+    free(e);
+}
+
+void hot_op_warm(void);
+void hot_op_measured(void);
+
+__attribute__((noinline)) void hot_op_warm(void)
+{
+    pop_push();
+}
+
+__attribute__((noinline)) void hot_op_measured(void)
+{
+    pop_push();
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "chain", required_argument, NULL, 'c' },
+        { "regions", required_argument, NULL, 'r' },
+        { "ops", required_argument, NULL, 'n' },
+        { "indirect", no_argument, NULL, 'i' },
+        { NULL, 0, NULL, 0 },
+    };
+    unsigned i;
+    int ch;
+
+    while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'c': chain = (unsigned)atoi(optarg); break;
+        case 'r': nregions = (unsigned)atoi(optarg); break;
+        case 'n': ops = (unsigned)atoi(optarg); break;
+        case 'i': indirect = true; break;
+        default:
+            fprintf(stderr, "usage: vu-hotpath [--chain N] [--indirect] "
+                            "[--regions N] [--ops N]\n");
+            return 1;
+        }
+    }
+    if (chain < 1 || chain > 64 || nregions < 1 ||
+        nregions > VHOST_USER_MAX_RAM_SLOTS || ops < 1) {
+        fprintf(stderr, "vu-hotpath: bad arguments\n");
+        return 1;
+    }
+    fg_init_empty(&g, 1);
+    g.dev.features |= (1ULL << VIRTIO_F_VERSION_1) |
+                      (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+    for (i = 0; i < nregions; i++) {
+        fg_add_region(&g, region_gpa(i), REGION_SIZE);
+    }
+    if (g.dev.nregions != nregions) {
+        fprintf(stderr, "vu-hotpath: device has %u regions\n",
+                (unsigned)g.dev.nregions);
+        return 2;
+    }
+    fg_setup_queue_at(&g, 0, RING_NUM, 0x0, 0x4000, 0x5000);
+    build_chain();
+    for (i = 0; i < 64; i++) {
+        fg_avail_add(&g, 0, 0);
+        hot_op_warm();
+    }
+    for (i = 0; i < ops; i++) {
+        fg_avail_add(&g, 0, 0);
+        hot_op_measured();
+    }
+    if (g.panics) {
+        fprintf(stderr, "vu-hotpath: device failed: %s\n", g.last_panic);
+        return 2;
+    }
+    printf("chain=%u indirect=%d regions=%u ops=%u used_idx=%u\n", chain,
+           indirect, nregions, ops, fg_used_idx(&g, 0));
+    fg_destroy(&g);
+    return 0;
+}
