@@ -126,8 +126,22 @@ run_case() { # NAME QUEUES MRG_RXBUF
     e2e_expect "$c: RX-errors" "$rxerr" -eq 0
     e2e_expect "$c: RX-nombuf" "$nombuf" -eq 0
     e2e_expect "$c: TX-errors" "$txerr" -eq 0
+    local nrxb ntxb
+    nrxb=$(echo "$stats" | awk '/RX-packets:/ { print $6; exit }')
+    ntxb=$(echo "$stats" | awk '/TX-packets:/ { print $6; exit }')
+    e2e_expect "$c: every byte sent came back (RX-bytes = TX-bytes)" "$nrxb" -eq "$ntxb"
     e2e_expect "$c: backend still running" "$(e2e_alive "be-$c" && echo alive)" = alive
     e2e_stop "be-$c"
+    if [ "$backend" = example ]; then
+        # The switch prints "N frames in, M delivered, D dropped ..., X malformed" on SIGTERM.
+        local line fin fdel fdrop fbad
+        line=$(grep -E '[0-9]+ frames in, [0-9]+ delivered' "$E2E_WORK/be-$c.log" | tail -n 1)
+        read -r fin fdel fdrop fbad < <(echo "$line" | sed -E 's/.* ([0-9]+) frames in, ([0-9]+) delivered, ([0-9]+) dropped.*, ([0-9]+) malformed.*/\1 \2 \3 \4/')
+        e2e_expect "$c: backend counted every frame testpmd sent" "${fin:-x}" -eq "$ntx"
+        e2e_expect "$c: backend delivered every frame testpmd received" "${fdel:-x}" -eq "$nrx"
+        e2e_expect "$c: backend dropped none" "${fdrop:-x}" -eq 0
+        e2e_expect "$c: backend saw no malformed frame" "${fbad:-x}" -eq 0
+    fi
     e2e_log "$c: $(awk -v s="$RUN_S" -v n="$ntx" 'BEGIN { printf "%.2f Mpps round trips", n / s / 1e6 }') (approx, ${RUN_S}s)"
 }
 
