@@ -319,6 +319,9 @@ VU_EXPORT void vu_queue_fill(VuDev *dev, VuVirtq *vq,
         return;
     }
     log_written(dev, elem, len);
+    if (dev->broken) {
+        return; /* the log was unusable: publish nothing more */
+    }
     slot = (uint16_t)(vq->used_idx + idx) % vq->vring.num;
     write_used_elem(dev, vq, slot, elem->index, len);
     vu_popped_clear(p, elem->index);
