@@ -118,16 +118,40 @@ memcheck() {
     canaries=$(cd "$gcc_dir" && ctest -N -L canary 2>/dev/null |
         sed -n 's/^ *Test *#[0-9]*: *//p')
     bad=$(grep -E 'MemCheck: #[0-9]+: .* Defects: [1-9]' "$logs/memcheck.ctest" |
-        while read -r line; do
-            t=$(echo "$line" | sed -E 's/.*MemCheck: #[0-9]+: ([^ ]+) .*/\1/')
-            if ! grep -qx "$t" <<<"$canaries"; then echo "$t"; fi
+        sed -E 's/.*MemCheck: #([0-9]+): ([^ ]+) .*/\1 \2/' |
+        while read -r num name; do
+            if ! grep -qx "$name" <<<"$canaries"; then echo "$num $name"; fi
         done)
+    # Descriptors still open at exit that the test did not inherit: fd leaks
+    # (CTest does not count these as defects itself).
+    local log num name
+    for log in "$gcc_dir"/Testing/Temporary/MemoryChecker.*.log; do
+        [ -f "$log" ] || continue
+        num=${log##*MemoryChecker.}
+        num=${num%.log}
+        name=$(grep -E "MemCheck: #$num: " "$logs/memcheck.ctest" |
+            sed -E 's/.*MemCheck: #[0-9]+: ([^ ]+) .*/\1/' | head -n1)
+        [ -n "$name" ] || continue
+        grep -qx "$name" <<<"$canaries" && continue
+        if awk '/Open (file descriptor|[A-Za-z0-9_]+ socket) [0-9]+/ { fd = 1; next }
+                fd && /inherited from parent/ { fd = 0; next }
+                fd && /==[0-9]+== +(at|by) / { leak = 1 }
+                { if (!/^==[0-9]+== *$/) fd = 0 }
+                END { exit !leak }' "$log"; then
+            echo "---- $name leaks file descriptors:"
+            grep -E -A4 'Open (file descriptor|[A-Za-z0-9_]+ socket) [0-9]+' "$log" |
+                grep -v 'inherited from parent' | head -n 40
+            grep -qE "^$num " <<<"$bad" || bad+=$'\n'"$num $name"
+        fi
+    done
+    bad=$(sed '/^$/d' <<<"$bad")
     if [ -n "$bad" ]; then
-        echo "valgrind defects in: $(echo $bad)"
-        echo "logs: $gcc_dir/Testing/Temporary/MemoryChecker.*.log"
-        for f in "$gcc_dir"/Testing/Temporary/MemoryChecker.*.log; do
-            [ -s "$f" ] && { echo "--- $f"; head -n 60 "$f"; }
-        done
+        while read -r num name; do
+            echo "---- valgrind defects in $name ($gcc_dir/Testing/Temporary/MemoryChecker.$num.log):"
+            grep -v -e '^--[0-9]*--' "$gcc_dir/Testing/Temporary/MemoryChecker.$num.log" |
+                head -n 80
+        done <<<"$bad"
+        echo "valgrind defects in: $(cut -d' ' -f2 <<<"$bad" | tr '\n' ' ')"
         rc=1
     fi
     return $rc
@@ -222,13 +246,15 @@ printf '%-12s %8s\n' total "$total"
 echo "logs: $logs"
 
 t_pass=0 t_fail=0 t_skip=0
-for f in "$logs"/ctest.log "$logs"/memcheck.log "$logs"/asan-tests.log; do
+for step in ctest memcheck asan-tests; do
+    [[ " ${names[*]} " == *" $step "* ]] || continue
+    f=$logs/$step.log
     [ -f "$f" ] || continue
     line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$f" | tail -n1)
     [ -n "$line" ] || continue
     n_fail=$(sed -E 's/.* ([0-9]+) tests? failed out of.*/\1/' <<<"$line")
     n_all=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
-    n_skip=$(grep -cE '^ *[0-9]+ - .*\(Skipped\)' "$f" || true)
+    n_skip=$(grep -cE '^[[:space:]]*[0-9]+ - .*\(Skipped\)' "$f" || true)
     t_pass=$((t_pass + n_all - n_fail - n_skip))
     t_fail=$((t_fail + n_fail))
     t_skip=$((t_skip + n_skip))
