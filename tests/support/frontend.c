@@ -42,6 +42,12 @@ void fe_init_pair(struct vu_frontend *fe)
     fe->dev_sock = sv[1];
 }
 
+void fe_init_fd(struct vu_frontend *fe, int sock)
+{
+    fe_reset_fields(fe);
+    fe->sock = sock;
+}
+
 static bool fe_try_connect(int sock, const char *path)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };

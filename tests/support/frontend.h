@@ -85,6 +85,9 @@ struct vu_frontend {
 /* ---- setup ---- */
 
 void fe_init_pair(struct vu_frontend *fe);
+/* Wrap an already connected socket (e.g. the frontend end of the backend
+ * channel); blocking mode with timeout_ms, no device attached. */
+void fe_init_fd(struct vu_frontend *fe, int sock);
 /* Connect to a listening backend; false on failure (errno set). */
 bool fe_connect_path(struct vu_frontend *fe, const char *path, int timeout_ms);
 /* From now on fe_call() runs vu_dispatch(dev) after each message. */
