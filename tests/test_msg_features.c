@@ -321,7 +321,7 @@ static const struct gated gated[] = {
  * any handler or device callback runs. */
 static void test_ungated_requests(void)
 {
-    uint8_t body[VHOST_USER_CONFIG_HDR_SIZE + 16] = { 0 };
+    uint8_t body[64] = { 0 };
     VhostUserInflight in = { 4096, 0, 1, QSIZE };
     VhostUserConfig cfg = { .offset = 0, .size = 4 };
     VhostUserLog log = { 4096, 0 };
