@@ -10,9 +10,9 @@
  * side (writing descriptors and the avail ring) is outside it.
  *
  * Layout: region i covers gpa [i * 2 MiB, i * 2 MiB + 256 KiB) (holes in
- * between, as in real guests).  The rings live in region 0; buffer k of a
- * chain lives in a region spread across the table, and the indirect table in
- * the middle region, so lookups do not all hit one region.
+ * between).  The rings live in region 0.  --layout same (default): every
+ * buffer and the indirect table in the last region; --layout spread: each
+ * buffer of a chain in a different region (131 regions apart).
  */
 #include "fake_guest.h"
 
@@ -30,7 +30,7 @@
 
 static struct fake_guest g;
 static unsigned chain = 1, nregions = 1, ops = 1000;
-static bool indirect;
+static bool indirect, spread;
 static uint64_t table_gpa;
 
 static uint64_t region_gpa(unsigned i)
@@ -38,15 +38,22 @@ static uint64_t region_gpa(unsigned i)
     return (uint64_t)i * REGION_STRIDE;
 }
 
+/* Region of buffer k: "same" puts every buffer in the last region (a
+ * typical guest: one chain, one region; the last one so that no search
+ * gets lucky on its first probe); "spread" puts consecutive buffers in
+ * regions far apart (worst case for any per-chain region cache). */
+static unsigned buf_region(unsigned k)
+{
+    if (!spread) {
+        return nregions - 1;
+    }
+    return (unsigned)((nregions - 1 + (uint64_t)k * 131) % nregions);
+}
+
 static uint64_t buf_gpa(unsigned k)
 {
-    unsigned r = (unsigned)(((uint64_t)(k + 1) * nregions) / (chain + 1));
-
-    if (r >= nregions) {
-        r = nregions - 1;
-    }
     /* past the rings when it is region 0 */
-    return region_gpa(r) + 0x10000 + (uint64_t)k * BUF_LEN;
+    return region_gpa(buf_region(k)) + 0x10000 + (uint64_t)k * BUF_LEN;
 }
 
 static uint16_t desc_flags(unsigned k)
@@ -65,7 +72,7 @@ static void build_chain(void)
     unsigned k;
 
     if (indirect) {
-        table_gpa = region_gpa(nregions / 2) + 0x8000;
+        table_gpa = region_gpa(spread ? nregions / 3 : nregions - 1) + 0x8000;
         for (k = 0; k < chain; k++) {
             fg_table_desc(&g, table_gpa, k, buf_gpa(k), BUF_LEN,
                           desc_flags(k), (uint16_t)(k + 1));
@@ -117,6 +124,7 @@ int main(int argc, char **argv)
         { "regions", required_argument, NULL, 'r' },
         { "ops", required_argument, NULL, 'n' },
         { "indirect", no_argument, NULL, 'i' },
+        { "layout", required_argument, NULL, 'l' },
         { NULL, 0, NULL, 0 },
     };
     unsigned i;
@@ -128,9 +136,10 @@ int main(int argc, char **argv)
         case 'r': nregions = (unsigned)atoi(optarg); break;
         case 'n': ops = (unsigned)atoi(optarg); break;
         case 'i': indirect = true; break;
+        case 'l': spread = strcmp(optarg, "spread") == 0; break;
         default:
             fprintf(stderr, "usage: vu-hotpath [--chain N] [--indirect] "
-                            "[--regions N] [--ops N]\n");
+                            "[--regions N] [--ops N] [--layout same|spread]\n");
             return 1;
         }
     }
@@ -164,8 +173,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "vu-hotpath: device failed: %s\n", g.last_panic);
         return 2;
     }
-    printf("chain=%u indirect=%d regions=%u ops=%u used_idx=%u\n", chain,
-           indirect, nregions, ops, fg_used_idx(&g, 0));
+    printf("chain=%u indirect=%d regions=%u spread=%d ops=%u used_idx=%u\n",
+           chain, indirect, nregions, spread, ops, fg_used_idx(&g, 0));
     fg_destroy(&g);
     return 0;
 }
