@@ -41,6 +41,14 @@ static int blk_set_config(VuDev *dev, const uint8_t *data, uint32_t offset,
     return blk_config_write(&blk->config, &blk->store, data, offset, size);
 }
 
+/* Only observes: VU_EXAMPLE_TRACE=1 logs every message. */
+static int blk_process_msg(VuDev *dev, VhostUserMsg *msg, int *do_reply)
+{
+    (void)do_reply;
+    vu_session_trace_msg(dev, msg);
+    return 0;
+}
+
 /* Drain the queue: every request completes synchronously. */
 static void blk_handle_kick(VuDev *dev, int qidx)
 {
@@ -80,6 +88,7 @@ static bool blk_in_order(VuDev *dev, int qidx)
 static const VuDevIface blk_iface = {
     .get_features = blk_get_features,
     .get_protocol_features = blk_get_protocol_features,
+    .process_msg = blk_process_msg,
     .queue_set_started = blk_queue_set_started,
     .queue_is_processed_in_order = blk_in_order,
     .get_config = blk_get_config,

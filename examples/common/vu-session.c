@@ -41,6 +41,28 @@ void vu_session_init(struct vu_session *s, struct ev_loop *loop,
     s->listen_fd = -1;
 }
 
+void vu_session_trace_msg(VuDev *dev, const VhostUserMsg *msg)
+{
+    static int enabled = -1;
+    struct vu_session *s = vu_session_from_dev(dev);
+    uint64_t u64 = 0;
+
+    if (enabled < 0) {
+        const char *env = getenv("VU_EXAMPLE_TRACE");
+
+        enabled = env && *env && strcmp(env, "0") != 0;
+    }
+    if (!enabled) {
+        return;
+    }
+    if (msg->size >= sizeof(u64)) {
+        memcpy(&u64, &msg->payload.u64, sizeof(u64));
+    }
+    fprintf(stderr, "%s: [%d] %s size %u fds %d payload 0x%llx\n", s->name,
+            s->dev.sock, vu_request_to_string((unsigned int)msg->request),
+            msg->size, msg->fd_num, (unsigned long long)u64);
+}
+
 /* ---- the VuDev watch contract ------------------------------------------ */
 
 static int vu_condition_to_ev(int condition)

@@ -69,6 +69,10 @@ void vu_session_close(struct vu_session *s);
 
 struct vu_session *vu_session_from_dev(VuDev *dev);
 
+/* With VU_EXAMPLE_TRACE=1 in the environment, print one line per
+ * vhost-user message (call it from process_msg) on stderr. */
+void vu_session_trace_msg(VuDev *dev, const VhostUserMsg *msg);
+
 /* True when the device can move data: connected and not broken. */
 bool vu_session_live(const struct vu_session *s);
 

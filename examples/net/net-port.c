@@ -177,6 +177,7 @@ static int net_process_msg(VuDev *dev, VhostUserMsg *msg, int *do_reply)
 {
     uint8_t mac[ETH_ALEN_];
 
+    vu_session_trace_msg(dev, msg);
     /* Anything malformed is left to the library, which rejects it. */
     if (msg->request != VHOST_USER_SEND_RARP || msg->size != sizeof(uint64_t) ||
         msg->fd_num != 0) {
