@@ -41,9 +41,13 @@ static void area_barrier(void)
 /* The queue's area, when tracking is on and the area has been checked. */
 static VuVirtqInflight *tracked_area(VuDev *dev, VuVirtq *vq, unsigned head)
 {
-    int q = vu_queue_index(dev, vq);
+    int q;
 
-    if (q < 0 || !vq->inflight || !vu_impl(dev)->vqp[q].inflight_checked ||
+    if (VU_LIKELY(!vq->inflight)) {
+        return NULL; /* the common case: no tracking, nothing else to look at */
+    }
+    q = vu_queue_index(dev, vq);
+    if (q < 0 || !vu_impl(dev)->vqp[q].inflight_checked ||
         !vu_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) ||
         head >= vq->vring.num ||
         vq->vring.num > vu_impl(dev)->vqp[q].inflight_desc_cap) {

@@ -245,6 +245,8 @@ bool vu_chain_walk(VuDev *dev, VuVirtq *vq, unsigned head, bool map,
     c->out_num = c->in_num = 0;
     c->out_bytes = c->in_bytes = 0;
     ok = walk_table(&w, &t, head, false);
-    free(t.bounce);
+    if (t.bounce) {
+        free(t.bounce);
+    }
     return ok;
 }
