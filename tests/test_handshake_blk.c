@@ -196,6 +196,10 @@ static void start_inflight(struct blk *b)
     EXPECT_EQ(got.num_queues, NVQS);
     EXPECT_EQ(got.queue_size, QSIZE);
     EXPECT_EQ(got.mmap_size, NVQS * inflight_queue_bytes(QSIZE));
+    /* The reply's tail padding must not carry backend stack bytes. */
+    uint32_t pad;
+    memcpy(&pad, (const uint8_t *)&got + 20, sizeof(pad));
+    EXPECT_EQ(pad, 0);
     EXPECT_SUCCESS(fstat(fd, &st));
     EXPECT_LE(got.mmap_size, (uint64_t)st.st_size);
     /* The region is shared: what the backend keeps there, we can read. */

@@ -56,10 +56,19 @@ static uint64_t inflight_stride(uint16_t qsize)
 
 /* ---- row "inflight region" ---- */
 
-static void refuse_set_inflight(const VhostUserInflight *in, const int *fds,
-                                int nfds)
+static void refuse_set_inflight(const VhostUserInflight *fields,
+                                const int *fds, int nfds)
 {
     struct vu_session s;
+    VhostUserInflight in_buf;
+
+    /* copy field by field: the struct's tail padding must be defined bytes */
+    memset(&in_buf, 0, sizeof(in_buf));
+    in_buf.mmap_size = fields->mmap_size;
+    in_buf.mmap_offset = fields->mmap_offset;
+    in_buf.num_queues = fields->num_queues;
+    in_buf.queue_size = fields->queue_size;
+    const VhostUserInflight *in = &in_buf;
 
     sess_open(&s, MAX_Q, ALL_PROTO);
     fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_SET_INFLIGHT_FD,
@@ -109,8 +118,11 @@ static void test_set_inflight_fd_bad(void)
 static void refuse_get_inflight(uint16_t num_queues, uint16_t queue_size)
 {
     struct vu_session s;
-    VhostUserInflight in = { .num_queues = num_queues,
-                             .queue_size = queue_size };
+    VhostUserInflight in;
+
+    memset(&in, 0, sizeof(in)); /* padding included */
+    in.num_queues = num_queues;
+    in.queue_size = queue_size;
 
     sess_open(&s, MAX_Q, ALL_PROTO);
     fe_expect_refused(&s.fe, FE_REFUSED_EITHER, VHOST_USER_GET_INFLIGHT_FD,
@@ -322,7 +334,11 @@ static const struct gated gated[] = {
 static void test_ungated_requests(void)
 {
     uint8_t body[64] = { 0 };
-    VhostUserInflight in = { 4096, 0, 1, QSIZE };
+    VhostUserInflight in;
+    memset(&in, 0, sizeof(in)); /* padding included */
+    in.mmap_size = 4096;
+    in.num_queues = 1;
+    in.queue_size = QSIZE;
     VhostUserConfig cfg = { .offset = 0, .size = 4 };
     VhostUserLog log = { 4096, 0 };
 
@@ -419,7 +435,12 @@ static void test_repeat_set_inflight_fd(void)
     struct vu_session s;
     uint64_t need = MAX_Q * inflight_stride(QSIZE);
     int fd = new_memfd(need);
-    VhostUserInflight in = { need, 0, MAX_Q, QSIZE };
+    VhostUserInflight in;
+
+    memset(&in, 0, sizeof(in)); /* padding included */
+    in.mmap_size = need;
+    in.num_queues = MAX_Q;
+    in.queue_size = QSIZE;
 
     sess_open(&s, MAX_Q, ALL_PROTO);
     fe_set_inflight_fd(&s.fe, &in, fd);

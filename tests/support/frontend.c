@@ -750,9 +750,12 @@ void fe_set_config(struct vu_frontend *fe, uint32_t offset, const void *data,
 int fe_get_inflight_fd(struct vu_frontend *fe, uint16_t num_queues,
                        uint16_t queue_size, VhostUserInflight *out)
 {
-    VhostUserInflight in = { .num_queues = num_queues,
-                             .queue_size = queue_size };
+    VhostUserInflight in;
     struct fe_msg m;
+
+    memset(&in, 0, sizeof(in)); /* the tail padding goes on the wire too */
+    in.num_queues = num_queues;
+    in.queue_size = queue_size;
 
     EXPECT_TRUE(fe_call(fe, VHOST_USER_GET_INFLIGHT_FD, FE_VERSION, &in,
                         sizeof(in), NULL, 0));
