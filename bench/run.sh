@@ -1,0 +1,71 @@
+#!/bin/bash
+# Run the benchmarks and write bench/results.md and bench/results.png.
+#
+#   bash bench/run.sh                      # everything (about 25 minutes)
+#   bash bench/run.sh --only blk,hotpath   # a subset: blk net hotpath fuzz
+#   bash bench/run.sh --rounds 3 --quick   # fewer rounds, shorter runs
+#
+# Options: --only LIST, --rounds N (>= 5 for reported figures), --quick,
+# --no-build, --build DIR (default build-bench), --out DIR (raw logs,
+# default bench/out).  Environment: FE_CPU / BE_CPU (default 1 / 0).
+# Speed figures are ratios ours/peer measured in the same run, alternating
+# ours and peer within every round.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+only="blk,net,hotpath,fuzz" rounds=5 quick=0 build=1
+B=$root/build-bench out=$here/out
+while [ $# -gt 0 ]; do
+    case $1 in
+    --only) only=$2; shift ;;
+    --rounds) rounds=$2; shift ;;
+    --quick) quick=1 ;;
+    --no-build) build=0 ;;
+    --build) B=$2; shift ;;
+    --out) out=$2; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 1 ;;
+    esac
+    shift
+done
+export VU_BENCH_BUILD=$B FE_CPU=${FE_CPU:-1} BE_CPU=${BE_CPU:-0}
+blk_secs=3 net_secs=12 fuzz_secs=20 hot_ops=2000
+[ $quick = 1 ] && { blk_secs=1; net_secs=7; fuzz_secs=5; hot_ops=500; }
+want() { [[ ",$only," == *",$1,"* ]]; }
+
+if [ $build = 1 ]; then
+    { cmake -S "$root" -B "$B" -DCMAKE_BUILD_TYPE=Release && cmake --build "$B" -j2; } >"$out.build.log" 2>&1 ||
+        { echo "run.sh: build failed (see $out.build.log)" >&2; exit 1; }
+fi
+mkdir -p "$out"
+start=$(date -u +%FT%TZ)
+for b in blk net hotpath fuzz; do
+    want $b || continue
+    rm -f "$out/$b.tsv"; rm -rf "$out/$b"
+    echo "== $b ($(date -u +%T))"
+    case $b in
+    blk) bash "$here/blk/run-blk.sh" "$out/blk.tsv" "$out/blk" "$rounds" "$blk_secs" ;;
+    net) bash "$here/net/run-net.sh" "$out/net.tsv" "$out/net" "$rounds" "$net_secs" ;;
+    hotpath) bash "$here/hotpath/run-hotpath.sh" "$out/hotpath.tsv" "$out/hotpath" "$hot_ops" ;;
+    fuzz) bash "$here/fuzz/run-fuzz.sh" "$out/fuzz.tsv" "$out/fuzz" "$fuzz_secs" ;;
+    esac
+done
+
+{
+    echo "started=$start"
+    echo "finished=$(date -u +%FT%TZ)"
+    echo "command=bash bench/run.sh $*"
+    echo "rounds=$rounds quick=$quick blk_secs=$blk_secs net_secs=$net_secs fuzz_secs=$fuzz_secs hot_ops=$hot_ops"
+    echo "cpus=frontend on CPU $FE_CPU, backend on CPU $BE_CPU (taskset)"
+    echo "nproc=$(nproc)"
+    echo "cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+    echo "kernel=$(uname -srm)"
+    echo "os=$(. /etc/os-release && echo "$PRETTY_NAME")"
+    echo "git=$(git -C "$root" rev-parse --short HEAD 2>/dev/null)$(git -C "$root" diff --quiet HEAD -- lib examples 2>/dev/null || echo ' (+ uncommitted lib/examples changes)')"
+    echo "cc=$(cc --version | head -1)"
+    echo "qsd=$(qemu-storage-daemon --version | head -1)"
+    echo "testpmd=$(dpkg-query -W -f='dpdk-dev ${Version}' dpdk-dev 2>/dev/null)"
+    echo "valgrind=$(valgrind --version)"
+    echo "clang=$(clang --version | head -1)"
+} >"$out/meta.txt"
+python3 "$here/summarize.py" "$out" "$here/results.md" "$here/results.png"
