@@ -67,6 +67,11 @@ e2e_expect "guest wrote every block" "$(e2e_result vm written)" -eq "$N"
 e2e_expect "guest read back its pattern" "$(e2e_result vm read_sha)" = "$(e2e_result vm pattern_sha)"
 e2e_expect "QEMU reconnected twice" "$nstart" -eq 3
 e2e_stop "be$nstart"
+if [ "$backend" = example ]; then
+    for i in 1 2 3; do
+        e2e_expect "QEMU connected to backend instance $i" "$(grep -c 'frontend connected' "$E2E_WORK/be$i.log")" -eq 1
+    done
+fi
 e2e_check_pattern "$img" "$seed" 128 "$N"
 e2e_expect "nothing written before the pattern" "$(dd if="$img" bs=4096 count=128 status=none | tr -d '\0' | wc -c)" -eq 0
 e2e_expect "nothing written after the pattern" "$(dd if="$img" bs=4096 skip=$((128 + N)) count=1024 status=none | tr -d '\0' | wc -c)" -eq 0

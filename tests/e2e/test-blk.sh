@@ -7,6 +7,8 @@
 #           seen as fsync/fdatasync on the backend (strace); blkdiscard punches a hole in the
 #           file (allocated blocks shrink by the discarded size, the range reads back as zeroes)
 #   mq      num-queues=2 with -smp 2: the guest sees 2 hardware queues, pattern verified
+#   ro      read-only export: the guest reads the host's pattern byte for byte, its write is
+#           refused and the image is unchanged
 #   reboot  the guest writes, `reboot -f`, the second boot re-reads over the same connection
 . "$(dirname "$0")/lib.sh"
 
@@ -20,20 +22,21 @@ qsd) e2e_need qemu-storage-daemon qemu-system-common ;;
 esac
 
 MiB=1048576
-start_backend() { # NAME SOCK IMG NQ
-    local name=$1 sock=$2 img=$3 nq=$4 pre=()
+start_backend() { # NAME SOCK IMG NQ [ro]
+    local name=$1 sock=$2 img=$3 nq=$4 ro=${5:-} pre=() roarg=() writable=on
+    [ "$ro" = ro ] && { roarg=(--read-only); writable=off; }
     if [ -n "${STRACE:-}" ]; then
         pre=(strace -f -qq -e trace=fsync,fdatasync,fallocate,ioctl -o "$E2E_WORK/$name.strace")
     fi
     if [ "$backend" = example ]; then
         rm -f "$sock"
-        e2e_bg "$name" "${pre[@]}" "$E2E_BLK_BIN" --blk-file "$img" --num-queues "$nq" --socket-path "$sock"
+        e2e_bg "$name" "${pre[@]}" "$E2E_BLK_BIN" --blk-file "$img" --num-queues "$nq" "${roarg[@]}" --socket-path "$sock"
         e2e_wait_socket "$name" "$sock"
     else
         rm -f "$sock"
         e2e_bg "$name" "${pre[@]}" qemu-storage-daemon \
             --blockdev "driver=file,node-name=file0,filename=$img,cache.direct=on,aio=native,discard=unmap" \
-            --export "type=vhost-user-blk,id=exp0,node-name=file0,addr.type=unix,addr.path=$sock,writable=on,num-queues=$nq"
+            --export "type=vhost-user-blk,id=exp0,node-name=file0,addr.type=unix,addr.path=$sock,writable=$writable,num-queues=$nq"
         e2e_wait_socket "$name" "$sock" 20
     fi
 }
@@ -89,6 +92,21 @@ e2e_expect "guest read back what it wrote" "$(e2e_result vm-mq read_sha)" = "$(e
 e2e_stop be-mq
 e2e_check_pattern "$img" "$seed" 0 512
 
+# ------------------------------------------------------------------ case ro: host writes, guest reads
+img=$E2E_WORK/ro.img
+truncate -s $((64 * MiB)) "$img"
+seed=$RANDOM
+e2e_pattern "$seed" 100 300 | dd of="$img" bs=4096 seek=100 conv=notrunc status=none
+before=$(sha256sum < "$img")
+start_backend be-ro "$E2E_WORK/ro.sock" "$img" 1 ro
+e2e_qemu vm-ro "e2e=blkread e2e_seed=$seed e2e_off=100 e2e_blocks=300 e2e_ro=1" $(blkdev "$E2E_WORK/ro.sock" 1)
+e2e_qemu_wait vm-ro 90
+e2e_expect "guest sees a read-only disk" "$(e2e_result vm-ro ro)" -eq 1
+e2e_expect "guest read the host's pattern" "$(e2e_result vm-ro read_sha)" = "$(e2e_pattern "$seed" 100 300 | sha256sum | cut -d' ' -f1)"
+e2e_expect "guest's write refused" "$(e2e_result vm-ro write_refused)" -eq 1
+e2e_stop be-ro
+e2e_expect "read-only image unchanged" "$(sha256sum < "$img")" = "$before"
+
 # ------------------------------------------------------------------ case reboot
 img=$E2E_WORK/reboot.img
 truncate -s $((64 * MiB)) "$img"
@@ -101,6 +119,9 @@ e2e_expect "guest booted twice" "$(e2e_serial vm-reboot | grep -c 'E2E-BOOT work
 e2e_expect "second boot read the data back" "$(e2e_result vm-reboot boot2_read_sha)" = "$(e2e_result vm-reboot pattern_sha)"
 e2e_expect "backend survived the reboot" "$(e2e_alive be-reboot && echo alive)" = alive
 e2e_stop be-reboot
+if [ "$backend" = example ]; then
+    e2e_expect "one connection across the reboot" "$(grep -c 'frontend connected' "$E2E_WORK/be-reboot.log")" -eq 1
+fi
 e2e_check_pattern "$img" "$seed" 64 256
 e2e_expect "boot-2 marker on disk" "$(dd if="$img" bs=4096 skip=8191 count=1 status=none | head -c 24)" = "$(printf '%-24s' "E2E-BOOT2 seed=$seed")"
 exit 0
