@@ -256,12 +256,22 @@ e2e_qemu() {
 # e2e_serial NAME: the serial log without CRs and escape sequences.
 e2e_serial() { tr -d '\r' < "$E2E_WORK/$1.serial" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g'; }
 
+# QEMU messages that mean the vhost-user device will never work: fail at once instead of
+# waiting for the guest's timeout.
+: "${E2E_QEMU_FATAL:=unable to start vhost|falling back on userspace virtio|vhost start failed|Error starting vhost|vhost_dev_start failed}"
+e2e_check_qemu_log() { # NAME
+    local line
+    line=$(grep -Em1 "$E2E_QEMU_FATAL" "$E2E_WORK/$1.log" 2>/dev/null) || return 0
+    e2e_fail "$1: QEMU could not start the vhost-user device: $line"
+}
+
 # e2e_wait_marker NAME REGEX TIMEOUT: wait for a serial line matching REGEX (fail on timeout or exit).
 e2e_wait_marker() {
     local name=$1 re=$2 t=$3 i
     for ((i = 0; i < t * 10; i++)); do
         e2e_serial "$name" | grep -Eq "$re" && return 0
         e2e_serial "$name" | grep -q 'E2E-FAIL' && e2e_fail "$name: $(e2e_serial "$name" | grep -m1 E2E-FAIL)"
+        e2e_check_qemu_log "$name"
         e2e_alive "$name" || { e2e_serial "$name" | grep -Eq "$re" && return 0;
             e2e_fail "$name exited before printing /$re/"; }
         sleep 0.1
@@ -274,6 +284,7 @@ e2e_qemu_wait() {
     local name=$1 t=$2 pid=${E2E_PID[$1]} i rc
     for ((i = 0; i < t * 10; i++)); do
         kill -0 "$pid" 2>/dev/null || break
+        e2e_check_qemu_log "$name"
         sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then
