@@ -14,9 +14,9 @@ struct blk_req {
     struct blk_store *st;
     const VuVirtqElement *elem;
     uint64_t sector;
-    size_t out_len;    /* driver-to-device bytes, header included */
-    size_t data_in;    /* device-to-driver bytes before the status byte */
-    size_t written;    /* bytes we stored into the guest's data buffers */
+    size_t out_len; /* driver-to-device bytes, header included */
+    size_t data_in; /* device-to-driver bytes before the status byte */
+    size_t written; /* bytes we stored into the guest's data buffers */
 };
 
 /* [sector, sector + bytes/512) inside the disk, with no overflow. */
@@ -40,8 +40,8 @@ static uint8_t do_read(struct blk_req *r)
     }
     n = iov_slice(r->elem->in_sg, r->elem->in_num, 0, r->data_in, data,
                   BLK_MAX_IOV);
-    if (n < 0 || blk_store_read(r->st, data, (unsigned int)n,
-                                r->sector * SECTOR) < 0) {
+    if (n < 0 ||
+        blk_store_read(r->st, data, (unsigned int)n, r->sector * SECTOR) < 0) {
         return VIRTIO_BLK_S_IOERR;
     }
     r->written = r->data_in;
@@ -68,8 +68,8 @@ static uint8_t do_write(struct blk_req *r)
 
 static uint8_t do_get_id(struct blk_req *r, const char *id)
 {
-    size_t n = r->data_in < VIRTIO_BLK_ID_BYTES ? r->data_in
-                                                : VIRTIO_BLK_ID_BYTES;
+    size_t n =
+        r->data_in < VIRTIO_BLK_ID_BYTES ? r->data_in : VIRTIO_BLK_ID_BYTES;
 
     r->written = iov_from_buf(r->elem->in_sg, r->elem->in_num, 0, id, n);
     return VIRTIO_BLK_S_OK;
@@ -88,8 +88,8 @@ static bool discard_aligned(const struct blk_store *st, uint64_t sector,
                             uint32_t num)
 {
     /* The end may be the unaligned end of the disk. */
-    bool end_ok = num % BLK_DISCARD_ALIGN == 0 ||
-                  sector + num == st->size / SECTOR;
+    bool end_ok =
+        num % BLK_DISCARD_ALIGN == 0 || sector + num == st->size / SECTOR;
 
     return sector % BLK_DISCARD_ALIGN == 0 && end_ok;
 }

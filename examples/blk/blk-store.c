@@ -44,8 +44,10 @@ int blk_store_open(struct blk_store *st, const char *path, bool read_only)
     }
     rc = fstat(st->fd, &sb) < 0 ? -errno : store_size(st->fd, &sb, &st->size);
     if (rc < 0) {
-        fprintf(stderr, "vhost-user-blk: %s: not a usable file or block "
-                        "device: %s\n", path, strerror(-rc));
+        fprintf(stderr,
+                "vhost-user-blk: %s: not a usable file or block "
+                "device: %s\n",
+                path, strerror(-rc));
         blk_store_close(st);
         return rc;
     }
@@ -122,8 +124,7 @@ int blk_store_flush(struct blk_store *st)
 /* Errors that only say "this store cannot do that shortcut". */
 static bool unsupported(int err)
 {
-    return err == EOPNOTSUPP || err == ENOTTY || err == EINVAL ||
-           err == ENOSYS;
+    return err == EOPNOTSUPP || err == ENOTTY || err == EINVAL || err == ENOSYS;
 }
 
 int blk_store_discard(struct blk_store *st, uint64_t offset, uint64_t len)

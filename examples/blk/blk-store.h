@@ -13,11 +13,11 @@
 #include <sys/uio.h>
 
 struct blk_store {
-    int fd;          /* -1 for the null store */
+    int fd; /* -1 for the null store */
     bool read_only;
     bool block_device;
-    bool writeback;  /* false: every write is made durable before completing */
-    uint64_t size;   /* bytes, a multiple of 512 */
+    bool writeback; /* false: every write is made durable before completing */
+    uint64_t size;  /* bytes, a multiple of 512 */
 };
 
 /* 0, or -errno with a message printed. */

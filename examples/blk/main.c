@@ -95,9 +95,8 @@ static uint64_t parse_number(const char *opt, const char *arg, uint64_t min,
     uint64_t v;
 
     if (!cli_parse_u64(arg, min, max, suffix, &v)) {
-        cli_usage_error(PROG, "invalid %s '%s' (expected %llu..%llu)", opt,
-                        arg, (unsigned long long)min,
-                        (unsigned long long)max);
+        cli_usage_error(PROG, "invalid %s '%s' (expected %llu..%llu)", opt, arg,
+                        (unsigned long long)min, (unsigned long long)max);
     }
     return v;
 }
@@ -162,10 +161,11 @@ static void parse_options(int argc, char **argv, struct blk_options *o)
 {
     int c;
 
-    *o = (struct blk_options){ .fd = -1, .num_queues = 1,
+    *o = (struct blk_options){ .fd = -1,
+                               .num_queues = 1,
                                .size = DEFAULT_NULL_SIZE };
-    while ((c = getopt_long(argc, argv, "b:rn:s:f:ch", long_options,
-                            NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "b:rn:s:f:ch", long_options, NULL)) !=
+           -1) {
         parse_one(c, o);
     }
     if (optind < argc) {

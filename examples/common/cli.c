@@ -27,8 +27,8 @@ static bool apply_suffix(char suffix, uint64_t *v)
     return false;
 }
 
-bool cli_parse_u64(const char *s, uint64_t min, uint64_t max,
-                   bool allow_suffix, uint64_t *out)
+bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, bool allow_suffix,
+                   uint64_t *out)
 {
     unsigned long long v;
     uint64_t value;
@@ -44,8 +44,8 @@ bool cli_parse_u64(const char *s, uint64_t min, uint64_t max,
         return false;
     }
     value = v;
-    if (*end && !(allow_suffix && end[1] == '\0' &&
-                  apply_suffix(*end, &value))) {
+    if (*end &&
+        !(allow_suffix && end[1] == '\0' && apply_suffix(*end, &value))) {
         return false;
     }
     if (value < min || value > max) {

@@ -12,8 +12,8 @@
 
 /* Decimal (or 0x hex) integer in [min, max], the whole string.  With
  * allow_suffix, a K/M/G/T suffix multiplies by 1024^n. */
-bool cli_parse_u64(const char *s, uint64_t min, uint64_t max,
-                   bool allow_suffix, uint64_t *out);
+bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, bool allow_suffix,
+                   uint64_t *out);
 
 /* Print "prog: message" and "Try 'prog --help'." on stderr, exit 2. */
 void cli_usage_error(const char *prog, const char *fmt, ...)

@@ -104,8 +104,7 @@ void ev_watch_remove(struct ev_loop *loop, int fd)
 
 bool ev_watching(const struct ev_loop *loop, int fd)
 {
-    return fd >= 0 && (unsigned int)fd < loop->nwatch &&
-           loop->watch[fd].active;
+    return fd >= 0 && (unsigned int)fd < loop->nwatch && loop->watch[fd].active;
 }
 
 void ev_loop_set_idle_hook(struct ev_loop *loop, ev_idle_hook hook,

@@ -33,7 +33,7 @@ struct ev_loop {
     int stop_signal;        /* the signal that stopped the loop, or 0 */
     struct ev_watch *watch; /* indexed by fd */
     unsigned int nwatch;
-    uint32_t generation;    /* tells a stale event from a reused fd */
+    uint32_t generation; /* tells a stale event from a reused fd */
     ev_idle_hook idle;
     void *idle_opaque;
 };

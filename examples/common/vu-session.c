@@ -18,7 +18,8 @@ static void start_accepting(struct vu_session *s);
 
 struct vu_session *vu_session_from_dev(VuDev *dev)
 {
-    return (struct vu_session *)((char *)dev - offsetof(struct vu_session, dev));
+    return (struct vu_session *)((char *)dev -
+                                 offsetof(struct vu_session, dev));
 }
 
 bool vu_session_live(const struct vu_session *s)
@@ -28,8 +29,8 @@ bool vu_session_live(const struct vu_session *s)
 
 void vu_session_init(struct vu_session *s, struct ev_loop *loop,
                      const char *name, uint16_t max_queues,
-                     const VuDevIface *iface,
-                     const struct vu_session_ops *ops, void *owner)
+                     const VuDevIface *iface, const struct vu_session_ops *ops,
+                     void *owner)
 {
     memset(s, 0, sizeof(*s));
     s->loop = loop;
@@ -129,8 +130,8 @@ static void set_watch(VuDev *dev, int fd, int condition, vu_watch_cb cb,
         rc = grow_lib_watches(s, fd);
     }
     if (!rc) {
-        rc = ev_watch_set(s->loop, fd, vu_condition_to_ev(condition),
-                          on_lib_fd, s);
+        rc = ev_watch_set(s->loop, fd, vu_condition_to_ev(condition), on_lib_fd,
+                          s);
     }
     if (rc < 0) {
         /* The contract has no error path: a queue we cannot hear is fatal. */
@@ -237,8 +238,8 @@ static void start_accepting(struct vu_session *s)
     int rc = ev_watch_set(s->loop, s->listen_fd, EV_IN, on_listen, s);
 
     if (rc < 0) {
-        fprintf(stderr, "%s: cannot watch the listening socket: %s\n",
-                s->name, strerror(-rc));
+        fprintf(stderr, "%s: cannot watch the listening socket: %s\n", s->name,
+                strerror(-rc));
         s->finished = true;
     }
 }

@@ -49,8 +49,8 @@ struct vu_session {
 
 void vu_session_init(struct vu_session *s, struct ev_loop *loop,
                      const char *name, uint16_t max_queues,
-                     const VuDevIface *iface,
-                     const struct vu_session_ops *ops, void *owner);
+                     const VuDevIface *iface, const struct vu_session_ops *ops,
+                     void *owner);
 
 /* Listen on a new UNIX socket at path (replacing a stale socket there).
  * 0 or -errno; a message is printed on failure. */

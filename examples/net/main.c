@@ -104,8 +104,7 @@ static void parse_options(int argc, char **argv, struct net_options *o)
     int c;
 
     *o = (struct net_options){ .queue_pairs = 1 };
-    while ((c = getopt_long(argc, argv, "s:q:rch", long_options, NULL)) !=
-           -1) {
+    while ((c = getopt_long(argc, argv, "s:q:rch", long_options, NULL)) != -1) {
         parse_one(c, o);
     }
     if (optind < argc) {
@@ -123,13 +122,12 @@ static void on_idle(void *opaque)
 
 static void print_stats(const struct net_stats *st)
 {
-    fprintf(stderr,
-            PROG ": %llu frames in, %llu delivered, %llu dropped (no room "
-                 "or port down), %llu malformed\n",
-            (unsigned long long)st->tx_frames,
-            (unsigned long long)st->rx_frames,
-            (unsigned long long)st->rx_dropped,
-            (unsigned long long)st->bad_frames);
+    fprintf(
+        stderr,
+        PROG ": %llu frames in, %llu delivered, %llu dropped (no room "
+             "or port down), %llu malformed\n",
+        (unsigned long long)st->tx_frames, (unsigned long long)st->rx_frames,
+        (unsigned long long)st->rx_dropped, (unsigned long long)st->bad_frames);
 }
 
 static int run(const struct net_options *o)

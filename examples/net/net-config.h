@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NET_MAX_PORTS 64       /* a port set is a 64-bit mask */
+#define NET_MAX_PORTS 64 /* a port set is a 64-bit mask */
 #define NET_MAX_QUEUE_PAIRS 16
 
 uint64_t net_features(uint16_t queue_pairs);

@@ -12,8 +12,8 @@
 #include "net-rx.h"
 
 #define ETH_HLEN_ 14
-#define NET_MAX_FRAME (64 * 1024)  /* larger than any frame without GSO */
-#define NET_MAX_FRAME_IOV 64        /* data segments of one tx frame */
+#define NET_MAX_FRAME (64 * 1024) /* larger than any frame without GSO */
+#define NET_MAX_FRAME_IOV 64      /* data segments of one tx frame */
 
 static struct net_port *port_from_dev(VuDev *dev)
 {
@@ -85,8 +85,8 @@ static void switch_frame(struct net_port *src, unsigned int qp,
         return;
     }
     iov_to_buf(frame, (unsigned int)cnt, 0, eth, sizeof(eth));
-    ports = net_switch_route(&sw->macs, sw->up, src->index, eth,
-                             eth + ETH_ALEN_);
+    ports =
+        net_switch_route(&sw->macs, sw->up, src->index, eth, eth + ETH_ALEN_);
     deliver_to_set(sw, ports, qp, frame, (unsigned int)cnt, len);
 }
 

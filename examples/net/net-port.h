@@ -31,9 +31,9 @@ struct net_switch {
     struct ev_loop *loop;
     struct net_port *port[NET_MAX_PORTS];
     unsigned int nports;
-    uint64_t up;            /* bit n: port n has a frontend */
-    uint64_t notify_ports;  /* ports with rx queues to notify */
-    bool reflect;           /* send each frame back, MACs swapped */
+    uint64_t up;           /* bit n: port n has a frontend */
+    uint64_t notify_ports; /* ports with rx queues to notify */
+    bool reflect;          /* send each frame back, MACs swapped */
     uint16_t queue_pairs;
     struct net_stats stats;
     struct mac_table macs;
@@ -43,9 +43,9 @@ struct net_port {
     struct vu_session session;
     struct net_switch *sw;
     unsigned int index;
-    size_t hdr_len;         /* virtio-net header size negotiated */
-    bool mrg_rxbuf;         /* a frame may span several rx buffers */
-    uint32_t rx_to_notify;  /* bit p: rx queue of pair p got frames */
+    size_t hdr_len;        /* virtio-net header size negotiated */
+    bool mrg_rxbuf;        /* a frame may span several rx buffers */
+    uint32_t rx_to_notify; /* bit p: rx queue of pair p got frames */
     struct virtio_net_config config;
 };
 

@@ -91,8 +91,8 @@ static bool gather_buffers(struct net_port *port, VuVirtq *vq,
             return false;
         }
         chunk = room < total - pos ? room : total - pos;
-        b->len[b->n - 1] = (unsigned int)fill_buffer(
-            e, pos, chunk, &zero_hdr, port->hdr_len, frame, cnt);
+        b->len[b->n - 1] = (unsigned int)fill_buffer(e, pos, chunk, &zero_hdr,
+                                                     port->hdr_len, frame, cnt);
         pos += chunk;
     }
     return true;

@@ -81,9 +81,9 @@ void live_post(struct live_ring *lr, const struct live_seg *segs,
         slot = (uint16_t)(lr->next_desc++);
         r->desc[slot].addr = htole64(segs[i].gpa);
         r->desc[slot].len = htole32(segs[i].len);
-        r->desc[slot].flags = htole16(
-            (segs[i].writable ? VRING_DESC_F_WRITE : 0) |
-            (i + 1 < n ? VRING_DESC_F_NEXT : 0));
+        r->desc[slot].flags =
+            htole16((segs[i].writable ? VRING_DESC_F_WRITE : 0) |
+                    (i + 1 < n ? VRING_DESC_F_NEXT : 0));
         r->desc[slot].next = htole16((uint16_t)(slot + 1));
     }
     r->avail->ring[r->next_avail % r->num] = htole16(head);

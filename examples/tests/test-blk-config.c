@@ -95,7 +95,8 @@ static void test_set_config(void)
     struct blk_store st;
     uint8_t zero = 0, one = 1, two = 2, pair[2] = { 0, 0 };
 
-    EXPECT_EQ(wce, 32); /* after capacity, limits, geometry, blk_size, topology */
+    EXPECT_EQ(wce,
+              32); /* after capacity, limits, geometry, blk_size, topology */
     blk_store_open_null(&st, 1 << 20, false);
     blk_config_build(&cfg, &st, 1);
     before = cfg;

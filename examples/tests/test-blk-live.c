@@ -38,9 +38,9 @@ static uint16_t completed;
 static void handshake(void)
 {
     uint64_t want = BIT(VIRTIO_BLK_F_FLUSH) | BIT(VIRTIO_BLK_F_CONFIG_WCE) |
-                    BIT(VIRTIO_BLK_F_DISCARD) |
-                    BIT(VIRTIO_BLK_F_WRITE_ZEROES) | BIT(VIRTIO_BLK_F_MQ) |
-                    BIT(VIRTIO_BLK_F_SEG_MAX) | BIT(VIRTIO_BLK_F_BLK_SIZE);
+                    BIT(VIRTIO_BLK_F_DISCARD) | BIT(VIRTIO_BLK_F_WRITE_ZEROES) |
+                    BIT(VIRTIO_BLK_F_MQ) | BIT(VIRTIO_BLK_F_SEG_MAX) |
+                    BIT(VIRTIO_BLK_F_BLK_SIZE);
     uint64_t proto = P(MQ) | P(REPLY_ACK) | P(CONFIG) | P(INFLIGHT_SHMFD) |
                      P(CONFIGURE_MEM_SLOTS);
 
@@ -149,12 +149,10 @@ static void test_write_then_read(void)
     EXPECT_EQ(pread(image_fd, disk, sizeof(disk), 16 * 512), 4096);
     EXPECT_MEMEQ(disk, data, 4096);
     memset(data, 0, 4096);
-    EXPECT_EQ(request(VIRTIO_BLK_T_IN, 16, 4096, true, &len),
-              VIRTIO_BLK_S_OK);
+    EXPECT_EQ(request(VIRTIO_BLK_T_IN, 16, 4096, true, &len), VIRTIO_BLK_S_OK);
     EXPECT_EQ(len, 4097);
     EXPECT_MEMEQ(disk, data, 4096);
-    EXPECT_EQ(request(VIRTIO_BLK_T_FLUSH, 0, 0, false, &len),
-              VIRTIO_BLK_S_OK);
+    EXPECT_EQ(request(VIRTIO_BLK_T_FLUSH, 0, 0, false, &len), VIRTIO_BLK_S_OK);
 }
 
 static void test_get_id(void)
@@ -170,8 +168,7 @@ static void test_get_id(void)
 
 static void test_bad_requests(void)
 {
-    struct virtio_blk_discard_write_zeroes *seg =
-        gpa(DATA_GPA, sizeof(*seg));
+    struct virtio_blk_discard_write_zeroes *seg = gpa(DATA_GPA, sizeof(*seg));
     struct live_seg short_hdr[2] = { { HDR_GPA, 8, false },
                                      { STATUS_GPA, 1, true } };
     struct live_seg no_status[2] = { { HDR_GPA, 16, false },
@@ -191,8 +188,8 @@ static void test_bad_requests(void)
     put_header(VIRTIO_BLK_T_OUT, 0);
     submit(no_status, 2, &len);
     EXPECT_EQ(len, 0); /* nothing could be written back */
-    *seg = (struct virtio_blk_discard_write_zeroes){ htole64(3), htole32(8),
-                                                     0 };
+    *seg =
+        (struct virtio_blk_discard_write_zeroes){ htole64(3), htole32(8), 0 };
     EXPECT_EQ(request(VIRTIO_BLK_T_DISCARD, 0, sizeof(*seg), false, NULL),
               VIRTIO_BLK_S_IOERR); /* not 4 KiB aligned */
     seg->sector = htole64(8);
@@ -215,8 +212,8 @@ static void test_reconnect(void)
 
 int main(void)
 {
-    char *argv[] = { BLK_BIN, "--blk-file", image, "--num-queues", "2",
-                     "--socket-path", sock, NULL };
+    char *argv[] = { BLK_BIN, "--blk-file",    image, "--num-queues",
+                     "2",     "--socket-path", sock,  NULL };
     pid_t pid;
 
     alarm(60);

@@ -155,8 +155,7 @@ static void test_write(void)
 static void test_header_layouts(void)
 {
     uint8_t buf[16 + 512], back[512];
-    struct virtio_blk_outhdr hdr = { htole32(VIRTIO_BLK_T_OUT), 0,
-                                     htole64(7) };
+    struct virtio_blk_outhdr hdr = { htole32(VIRTIO_BLK_T_OUT), 0, htole64(7) };
     struct req r;
 
     reset_disk();
@@ -358,8 +357,7 @@ static void range_init(struct range_req *q, uint32_t type)
 static void range_add(struct range_req *q, uint64_t sector, uint32_t num,
                       uint32_t flags)
 {
-    struct virtio_blk_discard_write_zeroes *s =
-        &q->seg[q->r.elem.out_num - 1];
+    struct virtio_blk_discard_write_zeroes *s = &q->seg[q->r.elem.out_num - 1];
 
     s->sector = htole64(sector);
     s->num_sectors = htole32(num);
@@ -422,9 +420,9 @@ static void test_range_limits(void)
               VIRTIO_BLK_S_IOERR);
     EXPECT_EQ(one_range(VIRTIO_BLK_T_WRITE_ZEROES, UINT64_MAX - 1, 4, 0),
               VIRTIO_BLK_S_IOERR);
-    EXPECT_EQ(one_range(VIRTIO_BLK_T_WRITE_ZEROES, 0, BLK_MAX_DWZ_SECTORS + 1,
-                        0),
-              VIRTIO_BLK_S_IOERR);
+    EXPECT_EQ(
+        one_range(VIRTIO_BLK_T_WRITE_ZEROES, 0, BLK_MAX_DWZ_SECTORS + 1, 0),
+        VIRTIO_BLK_S_IOERR);
 }
 
 static void test_range_segment_count(void)

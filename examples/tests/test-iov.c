@@ -54,7 +54,7 @@ static void test_slice(void)
     EXPECT_TRUE(out[0].iov_base == a + 2 && out[0].iov_len == 3);
     EXPECT_TRUE(out[1].iov_base == c && out[1].iov_len == 2);
     EXPECT_EQ(iov_slice(three, 3, 0, 0, out, 0), 0);
-    EXPECT_EQ(iov_slice(three, 3, 5, 4, out, 1), 1); /* skips the empty one */
+    EXPECT_EQ(iov_slice(three, 3, 5, 4, out, 1), 1);  /* skips the empty one */
     EXPECT_EQ(iov_slice(three, 3, 2, 8, out, 3), -1); /* past the end */
     EXPECT_EQ(iov_slice(three, 3, 0, 9, out, 1), -1); /* too many entries */
 }

@@ -21,8 +21,8 @@
 #define QSIZE 64
 #define RAM_SIZE 0x100000ull
 #define RAM_UADDR 0x7f0000000000ull
-#define RING_GPA(q) (0x1000ull + (q) * 0x8000ull)
-#define RX_GPA(i) (0x40000ull + (uint64_t)(i) * 0x1000ull)
+#define RING_GPA(q) (0x1000ull + (q)*0x8000ull)
+#define RX_GPA(i) (0x40000ull + (uint64_t)(i)*0x1000ull)
 #define TX_GPA 0x80000ull
 #define HDR_LEN 12 /* virtio_net_hdr_mrg_rxbuf: VERSION_1 is negotiated */
 
@@ -52,8 +52,10 @@ static void start_queue(struct port_fe *p, struct live_ring *lr, unsigned q)
     fe_ring_place(&p->fe, &lr->r, RING_GPA(q), QSIZE);
     lr->next_desc = 0;
     fe_ring_setup(&p->fe, q, &lr->r);
-    fe_set_vring_fd(&p->fe, VHOST_USER_SET_VRING_CALL, q, fe_call_fd(&p->fe, q));
-    fe_set_vring_fd(&p->fe, VHOST_USER_SET_VRING_KICK, q, fe_kick_fd(&p->fe, q));
+    fe_set_vring_fd(&p->fe, VHOST_USER_SET_VRING_CALL, q,
+                    fe_call_fd(&p->fe, q));
+    fe_set_vring_fd(&p->fe, VHOST_USER_SET_VRING_KICK, q,
+                    fe_kick_fd(&p->fe, q));
     fe_set_vring_enable(&p->fe, q, 1);
 }
 
@@ -139,7 +141,7 @@ static void test_reflect_merged(void)
     EXPECT_EQ(live_used(&r.rx, 0).len, 64);
     EXPECT_EQ(live_used(&r.rx, 1).id, h1);
     EXPECT_EQ(live_used(&r.rx, 1).len, 36);
-    EXPECT_EQ(b0[10] | b0[11] << 8, 2); /* num_buffers */
+    EXPECT_EQ(b0[10] | b0[11] << 8, 2);   /* num_buffers */
     EXPECT_MEMEQ(b0 + HDR_LEN, mac_a, 6); /* swapped */
     EXPECT_MEMEQ(b0 + HDR_LEN + 6, mac_b, 6);
     for (i = 12; i < 88; i++) {
@@ -181,8 +183,8 @@ static void test_send_rarp(void)
     EXPECT_EQ(live_used(&r.rx, 6).len, HDR_LEN + 60);
     buf = (uint8_t *)gpa(&r, RX_GPA(h), 128) + HDR_LEN;
     EXPECT_EQ(live_used(&r.rx, 6).id, h);
-    EXPECT_EQ(buf[0], 0xff);              /* broadcast */
-    EXPECT_MEMEQ(buf + 6, mac_x, 6);      /* from the guest's MAC */
+    EXPECT_EQ(buf[0], 0xff);                   /* broadcast */
+    EXPECT_MEMEQ(buf + 6, mac_x, 6);           /* from the guest's MAC */
     EXPECT_EQ(buf[12] << 8 | buf[13], 0x8035); /* RARP */
     EXPECT_EQ(buf[20] << 8 | buf[21], 3);      /* reverse request */
     EXPECT_MEMEQ(buf + 22, mac_x, 6);
@@ -271,7 +273,7 @@ static void test_port_comes_back(void)
     uint16_t h2, h1;
 
     fe_destroy(&sw[1].fe);
-    usleep(100 * 1000); /* let the switch see the hang-up */
+    usleep(100 * 1000);                   /* let the switch see the hang-up */
     send_frame(&sw[0], mac_b, mac_a, 60); /* unknown again: C gets it */
     EXPECT_TRUE(live_wait_used(&sw[2].rx, 2));
     h2 = live_used(&sw[2].rx, 1).id;

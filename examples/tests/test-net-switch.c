@@ -98,8 +98,7 @@ static void test_route(void)
     /* A known destination whose port is down gets nothing. */
     EXPECT_EQ(net_switch_route(&table, PORTS(0, 2), 2, mac_b, mac_c), 0);
     /* Ports that are down are not flooded. */
-    EXPECT_EQ(net_switch_route(&table, PORTS(0, 2), 2, bcast, mac_c),
-              PORTS(0));
+    EXPECT_EQ(net_switch_route(&table, PORTS(0, 2), 2, bcast, mac_c), PORTS(0));
     /* A group source address is not learned. */
     EXPECT_EQ(net_switch_route(&table, up, 1, mac_c, bcast), PORTS(2));
     EXPECT_EQ(mac_table_lookup(&table, bcast), -1);
@@ -112,12 +111,12 @@ static void test_rarp_frame(void)
 {
     static const uint8_t expect[42] = {
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* broadcast */
-        0x52, 0x54, 0, 0, 0, 0xa,           /* from the guest's MAC */
+        0x52, 0x54, 0,    0,    0,    0xa,  /* from the guest's MAC */
         0x80, 0x35,                         /* RARP */
-        0x00, 0x01, 0x08, 0x00, 6, 4,       /* Ethernet, IPv4, 6, 4 */
+        0x00, 0x01, 0x08, 0x00, 6,    4,    /* Ethernet, IPv4, 6, 4 */
         0x00, 0x03,                         /* reverse request */
-        0x52, 0x54, 0, 0, 0, 0xa, 0, 0, 0, 0,
-        0x52, 0x54, 0, 0, 0, 0xa, 0, 0, 0, 0,
+        0x52, 0x54, 0,    0,    0,    0xa,  0, 0, 0, 0,
+        0x52, 0x54, 0,    0,    0,    0xa,  0, 0, 0, 0,
     };
     uint8_t frame[RARP_FRAME_LEN];
     unsigned int i;
