@@ -188,6 +188,10 @@ static bool check_header(const VhostUserMsg *m, struct vu_msg_ctx *ctx)
     if (m->size > sizeof(m->payload)) {
         return vu_refuse(ctx, "payload size %u is larger than any request", m->size);
     }
+    if (m->fd_num == VU_FD_COUNT_OVERFLOW) {
+        return vu_refuse(ctx, "more than %d fds attached (or truncated by the kernel)",
+                         VHOST_MEMORY_BASELINE_NREGIONS);
+    }
     if (m->fd_num < 0 || m->fd_num > VHOST_MEMORY_BASELINE_NREGIONS) {
         return vu_refuse(ctx, "fd count %d is out of range", m->fd_num);
     }

@@ -229,6 +229,8 @@ bool vu_backend_request(VuDev *dev, uint32_t request, const void *payload,
 
 /* ---- message I/O (message.c) ---- */
 
+/* fd_num of a message that came with more fds than fit (all closed). */
+#define VU_FD_COUNT_OVERFLOW (VHOST_MEMORY_BASELINE_NREGIONS + 1)
 /* Close every fd of vmsg and set fd_num to 0. */
 void vu_msg_close_fds(VhostUserMsg *vmsg);
 /* The built-in reader (also used when read_msg is NULL). */

@@ -148,11 +148,14 @@ bool vu_message_read_default(VuDev *dev, int sock, VhostUserMsg *vmsg)
         return false;
     }
     if (bag.overflow) {
+        /* The message itself is intact: close every fd and let the
+         * dispatcher refuse it by its impossible fd count. */
         bag_close(&bag);
-        vu_fail(dev, "%s: more than %d fds attached (or truncated by the kernel)",
-                vu_request_to_string((unsigned)vmsg->request),
-                VHOST_MEMORY_BASELINE_NREGIONS);
-        return false;
+        for (int i = 0; i < VHOST_MEMORY_BASELINE_NREGIONS; i++) {
+            vmsg->fds[i] = -1;
+        }
+        vmsg->fd_num = VU_FD_COUNT_OVERFLOW;
+        return true;
     }
     memcpy(vmsg->fds, bag.fds, sizeof(int) * (size_t)bag.n);
     for (int i = bag.n; i < VHOST_MEMORY_BASELINE_NREGIONS; i++) {
