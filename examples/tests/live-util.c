@@ -43,11 +43,27 @@ pid_t live_spawn(char *const argv[], const char *socket_path)
     VU_TEST_FAIL("%s did not create %s", argv[0], socket_path);
 }
 
-void live_stop(pid_t pid, int sig)
+pid_t live_spawn_with_fd(char *const argv[], int fd)
+{
+    pid_t pid;
+
+    fflush(NULL);
+    pid = fork();
+    EXPECT_SUCCESS(pid);
+    if (pid == 0) {
+        if (dup2(fd, 3) != 3) {
+            _exit(126);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+void live_wait_exit(pid_t pid)
 {
     int status = 0, i;
 
-    EXPECT_SUCCESS(kill(pid, sig));
     for (i = 0; i < 500; i++) {
         if (waitpid(pid, &status, WNOHANG) == pid) {
             EXPECT_TRUE(WIFEXITED(status));
@@ -57,7 +73,13 @@ void live_stop(pid_t pid, int sig)
         sleep_ms(10);
     }
     kill(pid, SIGKILL);
-    VU_TEST_FAIL("backend still running 5 s after signal %d", sig);
+    VU_TEST_FAIL("backend still running after 5 s");
+}
+
+void live_stop(pid_t pid, int sig)
+{
+    EXPECT_SUCCESS(kill(pid, sig));
+    live_wait_exit(pid);
 }
 
 void live_connect(struct vu_frontend *fe, const char *path)

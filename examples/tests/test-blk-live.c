@@ -11,6 +11,8 @@
 #include <linux/virtio_config.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "live-util.h"
@@ -210,6 +212,49 @@ static void test_reconnect(void)
     fe_destroy(&fe);
 }
 
+/* --fd with a connected socket: serve that one frontend, then exit. */
+static void test_fd_connected(void)
+{
+    char *argv[] = { BLK_BIN, "--null", "--fd", "3", NULL };
+    struct vu_frontend f;
+    int sv[2];
+    pid_t pid;
+
+    EXPECT_SUCCESS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+    pid = live_spawn_with_fd(argv, sv[1]);
+    close(sv[1]);
+    fe_init_fd(&f, sv[0]);
+    f.timeout_ms = 5000;
+    EXPECT_TRUE(fe_get_features(&f) & BIT(VIRTIO_F_VERSION_1));
+    fe_destroy(&f);
+    live_wait_exit(pid);
+}
+
+/* --fd with a listening socket: accept frontends one after the other. */
+static void test_fd_listening(void)
+{
+    char *argv[] = { BLK_BIN, "--null", "--fd", "3", NULL };
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct vu_frontend f;
+    int lsock, i;
+    pid_t pid;
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/fd.sock", dir);
+    lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    EXPECT_SUCCESS(lsock);
+    EXPECT_SUCCESS(bind(lsock, (struct sockaddr *)&sa, sizeof(sa)));
+    EXPECT_SUCCESS(listen(lsock, 1));
+    pid = live_spawn_with_fd(argv, lsock);
+    close(lsock);
+    for (i = 0; i < 2; i++) {
+        live_connect(&f, sa.sun_path);
+        EXPECT_TRUE(fe_get_features(&f) & BIT(VIRTIO_F_VERSION_1));
+        fe_destroy(&f);
+    }
+    live_stop(pid, SIGTERM);
+    unlink(sa.sun_path);
+}
+
 int main(void)
 {
     char *argv[] = { BLK_BIN, "--blk-file",    image, "--num-queues",
@@ -235,6 +280,8 @@ int main(void)
 
     live_stop(pid, SIGTERM);
     EXPECT_EQ(access(sock, F_OK), -1); /* the socket is gone */
+    RUN_TEST(test_fd_connected);
+    RUN_TEST(test_fd_listening);
     close(image_fd);
     unlink(image);
     rmdir(dir);
