@@ -8,6 +8,10 @@
  * kick eventfd when the backend asks for it, and waits for completions on
  * the call eventfds (or spins on the used ring with --poll).
  *
+ * With two --socket options it drives two backends in alternating windows
+ * (ABBA...), so that both see the same background load; it then reports
+ * both and their ratio.
+ *
  * Output: one line of key=value pairs on stdout.
  */
 #include "vuc.h"
@@ -45,7 +49,6 @@ struct bq {
 };
 
 struct opts {
-    const char *socket;
     unsigned queues;
     unsigned depth; /* per queue */
     unsigned bs;
@@ -54,15 +57,25 @@ struct opts {
     bool poll;
     bool event_idx;
     bool verify;
-    int backend_pid;
+    unsigned slices;
 };
 
-static struct vuc c;
-static struct bq qs[MAX_QUEUES];
+/* One connected backend. */
+struct bdev {
+    const char *socket;
+    int backend_pid;
+    struct vuc c;
+    struct bq qs[MAX_QUEUES];
+    uint64_t capacity_sectors;
+    uint64_t completed, kicks, waits, errors;
+};
+
 static struct opts o;
-static uint64_t capacity_sectors;
+static struct bdev devs[2];
+static unsigned ndevs = 1;
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-static uint64_t completed, kicks, waits, errors;
+/* The device being driven (the helpers below work on it). */
+static struct bdev *cur;
 
 static uint64_t next_rand(void)
 {
@@ -74,7 +87,7 @@ static uint64_t next_rand(void)
 
 static bool has_feature(unsigned bit)
 {
-    return c.features & (1ULL << bit);
+    return cur->c.features & (1ULL << bit);
 }
 
 static uint16_t *used_event(struct bq *q)
@@ -110,9 +123,9 @@ static void layout_queue(struct bq *q, unsigned idx, uint64_t *next_gpa)
     g += (uint64_t)o.bs * o.depth;
     g = (g + 4095) & ~4095ULL;
     *next_gpa = g;
-    q->desc = vuc_ptr(&c, desc);
-    q->avail = vuc_ptr(&c, avail);
-    q->used = vuc_ptr(&c, used);
+    q->desc = vuc_ptr(&cur->c, desc);
+    q->avail = vuc_ptr(&cur->c, avail);
+    q->used = vuc_ptr(&cur->c, used);
     /* Fixed chains: slot s uses descriptors 3s, 3s+1, 3s+2. */
     for (s = 0; s < o.depth; s++) {
         struct vring_desc *d = &q->desc[DESC_PER_REQ * s];
@@ -137,22 +150,22 @@ static void layout_queue(struct bq *q, unsigned idx, uint64_t *next_gpa)
         perror("eventfd");
         exit(2);
     }
-    vuc_start_queue(&c, idx, q->num, desc, avail, used, q->kick_fd,
+    vuc_start_queue(&cur->c, idx, q->num, desc, avail, used, q->kick_fd,
                     q->call_fd);
 }
 
 static void submit(struct bq *q, unsigned slot)
 {
-    struct virtio_blk_outhdr *h = vuc_ptr(&c, q->hdr_gpa + 16ULL * slot);
-    uint8_t *status = vuc_ptr(&c, q->status_gpa + slot);
-    uint64_t per = o.bs / SECTOR, blocks = capacity_sectors / per;
+    struct virtio_blk_outhdr *h = vuc_ptr(&cur->c, q->hdr_gpa + 16ULL * slot);
+    uint8_t *status = vuc_ptr(&cur->c, q->status_gpa + slot);
+    uint64_t per = o.bs / SECTOR, blocks = cur->capacity_sectors / per;
 
     h->type = VIRTIO_BLK_T_IN;
     h->ioprio = 0;
     if (o.seq) {
         h->sector = q->seq_sector;
         q->seq_sector += per;
-        if (q->seq_sector + per > capacity_sectors) {
+        if (q->seq_sector + per > cur->capacity_sectors) {
             q->seq_sector = 0;
         }
     } else {
@@ -160,7 +173,7 @@ static void submit(struct bq *q, unsigned slot)
     }
     *status = 0xff;
     if (o.verify) {
-        memset(vuc_ptr(&c, q->data_gpa + (uint64_t)o.bs * slot), 0xa5, o.bs);
+        memset(vuc_ptr(&cur->c, q->data_gpa + (uint64_t)o.bs * slot), 0xa5, o.bs);
     }
     q->avail->ring[q->avail_idx % q->num] = (uint16_t)(DESC_PER_REQ * slot);
     q->avail_idx++;
@@ -197,12 +210,12 @@ static void publish(struct bq *q)
             perror("kick");
             exit(2);
         }
-        kicks++;
+        cur->kicks++;
     }
 }
 
 /* Reap completions of q, resubmitting each slot when `refill`.  Returns
- * how many completed. */
+ * how many cur->completed. */
 static unsigned reap(struct bq *q, bool refill)
 {
     uint16_t used_idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
@@ -211,20 +224,20 @@ static unsigned reap(struct bq *q, bool refill)
     while (q->last_used != used_idx) {
         struct vring_used_elem *e = &q->used->ring[q->last_used % q->num];
         unsigned slot = e->id / DESC_PER_REQ;
-        uint8_t status = *(uint8_t *)vuc_ptr(&c, q->status_gpa + slot);
+        uint8_t status = *(uint8_t *)vuc_ptr(&cur->c, q->status_gpa + slot);
 
         if (e->id % DESC_PER_REQ || slot >= o.depth || status != 0) {
-            errors++;
-            if (errors < 5) {
+            cur->errors++;
+            if (cur->errors < 5) {
                 fprintf(stderr, "bad completion: id %u status %u\n", e->id,
                         status);
             }
         }
         if (o.verify) {
-            uint8_t *d = vuc_ptr(&c, q->data_gpa + (uint64_t)o.bs * slot);
+            uint8_t *d = vuc_ptr(&cur->c, q->data_gpa + (uint64_t)o.bs * slot);
 
             if (d[0] != 0 || d[o.bs - 1] != 0) {
-                errors++;
+                cur->errors++;
             }
         }
         q->last_used++;
@@ -247,10 +260,10 @@ static void wait_calls(void)
     uint64_t v;
 
     for (i = 0; i < o.queues; i++) {
-        p[i].fd = qs[i].call_fd;
+        p[i].fd = cur->qs[i].call_fd;
         p[i].events = POLLIN;
     }
-    waits++;
+    cur->waits++;
     if (poll(p, o.queues, 5000) <= 0) {
         fprintf(stderr, "vu-blkbench: no completion for 5 s\n");
         exit(3);
@@ -275,11 +288,11 @@ static void run_loop(double until, bool drain)
         unsigned got = 0, i, inflight = 0;
 
         for (i = 0; i < o.queues; i++) {
-            got += reap(&qs[i], !drain);
-            publish(&qs[i]);
-            inflight += qs[i].inflight;
+            got += reap(&cur->qs[i], !drain);
+            publish(&cur->qs[i]);
+            inflight += cur->qs[i].inflight;
         }
-        completed += got;
+        cur->completed += got;
         if (drain ? inflight == 0 : vuc_now() >= until) {
             return;
         }
@@ -290,8 +303,8 @@ static void run_loop(double until, bool drain)
         /* Nothing new: arm notifications (done in reap), re-check, sleep. */
         atomic_thread_fence(memory_order_seq_cst);
         for (i = 0; i < o.queues; i++) {
-            if (__atomic_load_n(&qs[i].used->idx, __ATOMIC_ACQUIRE) !=
-                qs[i].last_used) {
+            if (__atomic_load_n(&cur->qs[i].used->idx, __ATOMIC_ACQUIRE) !=
+                cur->qs[i].last_used) {
                 break;
             }
         }
@@ -344,26 +357,31 @@ static void read_capacity(void)
     } __attribute__((packed)) cfg = { 0, 36, 0, { 0 } };
     uint32_t n;
 
-    capacity_sectors = 2ULL << 30 >> 9; /* when CONFIG is not offered */
-    if (!(c.proto_features & (1ULL << VHOST_USER_PROTOCOL_F_CONFIG))) {
+    cur->capacity_sectors = 2ULL << 30 >> 9; /* when CONFIG is not offered */
+    if (!(cur->c.proto_features & (1ULL << VHOST_USER_PROTOCOL_F_CONFIG))) {
         return;
     }
-    vuc_send(&c, VHOST_USER_GET_CONFIG, 0, &cfg, sizeof(cfg), NULL, 0);
-    n = vuc_recv_reply(&c, VHOST_USER_GET_CONFIG, &cfg, sizeof(cfg));
+    vuc_send(&cur->c, VHOST_USER_GET_CONFIG, 0, &cfg, sizeof(cfg), NULL, 0);
+    n = vuc_recv_reply(&cur->c, VHOST_USER_GET_CONFIG, &cfg, sizeof(cfg));
     if (n != sizeof(cfg)) {
         fprintf(stderr, "GET_CONFIG: reply of %u bytes\n", n);
         exit(2);
     }
-    memcpy(&capacity_sectors, cfg.region, 8);
+    memcpy(&cur->capacity_sectors, cfg.region, 8);
 }
 
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: vu-blkbench --socket PATH [--queues N] [--depth D]\n"
+            "usage: vu-blkbench --socket PATH [--socket PATH2] [--queues N]\n"
+            "       [--depth D]"
             "       [--bs BYTES] [--rw randread|read] [--time S] "
             "[--warmup S]\n"
-            "       [--poll] [--no-event-idx] [--verify] [--backend-pid P]\n"
+            "       [--poll] [--no-event-idx] [--verify] [--backend-pid P]...\n"
+            "       [--slices K]\n"
+            "  With two sockets the two backends are measured in alternating\n"
+            "  windows (A B B A A B ...) of time/slices seconds each; keys of\n"
+            "  the output are prefixed a_ and b_, ratio = a/b.\n"
             "  depth is per queue; --poll spins on the used ring with\n"
             "  interrupts suppressed instead of waiting on call eventfds.\n");
     exit(1);
@@ -383,15 +401,23 @@ static void parse(int argc, char **argv)
         { "no-event-idx", no_argument, NULL, 'E' },
         { "verify", no_argument, NULL, 'V' },
         { "backend-pid", required_argument, NULL, 'P' },
+        { "slices", required_argument, NULL, 'S' },
         { NULL, 0, NULL, 0 },
     };
+    unsigned pids = 0;
     int ch;
 
-    o = (struct opts){ .queues = 1, .depth = 1, .bs = 4096, .time = 3,
+    o = (struct opts){ .slices = 8, .queues = 1, .depth = 1, .bs = 4096, .time = 3,
                        .warmup = 0.5, .event_idx = true };
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
-        case 's': o.socket = optarg; break;
+        case 's':
+            if (ndevs == 2 && devs[0].socket) {
+                usage();
+            }
+            devs[devs[0].socket ? 1 : 0].socket = optarg;
+            ndevs = devs[1].socket ? 2 : 1;
+            break;
         case 'q': o.queues = (unsigned)atoi(optarg); break;
         case 'd': o.depth = (unsigned)atoi(optarg); break;
         case 'b': o.bs = (unsigned)atoi(optarg); break;
@@ -401,32 +427,35 @@ static void parse(int argc, char **argv)
         case 'p': o.poll = true; break;
         case 'E': o.event_idx = false; break;
         case 'V': o.verify = true; break;
-        case 'P': o.backend_pid = atoi(optarg); break;
+        case 'P':
+            devs[pids < 2 ? pids : 1].backend_pid = atoi(optarg);
+            pids++;
+            break;
+        case 'S': o.slices = (unsigned)atoi(optarg); break;
         default: usage();
         }
     }
-    if (!o.socket || o.queues < 1 || o.queues > MAX_QUEUES || o.depth < 1 ||
+    if (!devs[0].socket || o.slices < 1 || o.slices > 256 || o.queues < 1 || o.queues > MAX_QUEUES || o.depth < 1 ||
         o.depth > MAX_DEPTH || o.bs < SECTOR || o.bs % SECTOR ||
         o.time <= 0) {
         usage();
     }
 }
 
-int main(int argc, char **argv)
+static void setup_device(struct bdev *d)
 {
     uint64_t want = 0, gpa = 0, mem;
-    double t0, t1, be0, be1, fe0, fe1;
-    unsigned i, s;
+    unsigned i;
 
-    parse(argc, argv);
-    vuc_connect(&c, o.socket, 10000);
+    cur = d;
+    vuc_connect(&cur->c, d->socket, 10000);
     if (o.event_idx) {
         want |= 1ULL << VIRTIO_RING_F_EVENT_IDX;
     }
     if (o.queues > 1) {
         want |= 1ULL << VIRTIO_BLK_F_MQ;
     }
-    vuc_negotiate(&c, want,
+    vuc_negotiate(&cur->c, want,
                   (1ULL << VHOST_USER_PROTOCOL_F_MQ) |
                       (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
                       (1ULL << VHOST_USER_PROTOCOL_F_CONFIG));
@@ -434,73 +463,173 @@ int main(int argc, char **argv)
         uint64_t n;
 
         if (!has_feature(VIRTIO_BLK_F_MQ) ||
-            !(c.proto_features & (1ULL << VHOST_USER_PROTOCOL_F_MQ))) {
-            fprintf(stderr, "backend does not offer multiqueue\n");
-            return 2;
+            !(cur->c.proto_features & (1ULL << VHOST_USER_PROTOCOL_F_MQ))) {
+            fprintf(stderr, "%s: backend does not offer multiqueue\n",
+                    d->socket);
+            exit(2);
         }
-        n = vuc_get_u64(&c, VHOST_USER_GET_QUEUE_NUM);
+        n = vuc_get_u64(&cur->c, VHOST_USER_GET_QUEUE_NUM);
         if (n < o.queues) {
-            fprintf(stderr, "backend has %llu queues\n",
+            fprintf(stderr, "%s: backend has %llu queues\n", d->socket,
                     (unsigned long long)n);
-            return 2;
+            exit(2);
         }
     }
     read_capacity();
-    if (capacity_sectors < 2ULL * o.bs / SECTOR) {
-        fprintf(stderr, "device too small\n");
-        return 2;
+    if (cur->capacity_sectors < 2ULL * o.bs / SECTOR) {
+        fprintf(stderr, "%s: device too small\n", d->socket);
+        exit(2);
     }
     mem = o.queues * ((uint64_t)o.bs * o.depth + (64 << 10)) + (1 << 20);
     mem = (mem + (2 << 20) - 1) & ~((2ULL << 20) - 1);
-    vuc_setup_memory(&c, mem);
+    vuc_setup_memory(&cur->c, mem);
     for (i = 0; i < o.queues; i++) {
-        qs[i].seq_sector = capacity_sectors / o.queues * i /
-                           (o.bs / SECTOR) * (o.bs / SECTOR);
-        layout_queue(&qs[i], i, &gpa);
+        cur->qs[i].seq_sector = cur->capacity_sectors / o.queues * i /
+                                (o.bs / SECTOR) * (o.bs / SECTOR);
+        layout_queue(&cur->qs[i], i, &gpa);
     }
     if (gpa > mem) {
         fprintf(stderr, "layout overflow\n");
-        return 2;
+        exit(2);
     }
+}
+
+struct window {
+    uint64_t ios, kicks, waits;
+    double secs, be_cpu, fe_cpu;
+};
+
+/* Fill every queue to depth, run for secs, drain.  Only completions inside
+ * the window count. */
+static struct window measure(struct bdev *d, double secs)
+{
+    struct window w;
+    double t0, t1, be0, fe0;
+    unsigned i, s;
+
+    cur = d;
     for (i = 0; i < o.queues; i++) {
         for (s = 0; s < o.depth; s++) {
-            submit(&qs[i], s);
+            submit(&cur->qs[i], s);
         }
     }
+    cur->completed = cur->kicks = cur->waits = 0;
     t0 = vuc_now();
-    run_loop(t0 + o.warmup, false);
-    completed = kicks = waits = 0;
-    t0 = vuc_now();
-    be0 = cpu_seconds_of(o.backend_pid);
+    be0 = cpu_seconds_of(d->backend_pid);
     fe0 = self_cpu();
-    run_loop(t0 + o.time, false);
+    run_loop(t0 + secs, false);
     t1 = vuc_now();
-    be1 = cpu_seconds_of(o.backend_pid);
-    fe1 = self_cpu();
-    {
-        uint64_t n = completed;
-        double secs = t1 - t0;
+    w.be_cpu = cpu_seconds_of(d->backend_pid) - be0;
+    w.fe_cpu = self_cpu() - fe0;
+    w.ios = cur->completed;
+    w.kicks = cur->kicks;
+    w.waits = cur->waits;
+    w.secs = t1 - t0;
+    run_loop(0, true);
+    return w;
+}
 
-        run_loop(0, true);
-        for (i = 0; i < o.queues; i++) {
-            unsigned base = vuc_stop_queue(&c, i);
+static void teardown(struct bdev *d)
+{
+    unsigned i;
 
-            if (base != qs[i].avail_idx) {
-                fprintf(stderr, "queue %u: backend stopped at %u, not %u\n",
-                        i, base, qs[i].avail_idx);
-                errors++;
-            }
+    cur = d;
+    for (i = 0; i < o.queues; i++) {
+        unsigned base = vuc_stop_queue(&cur->c, i);
+
+        if (base != cur->qs[i].avail_idx) {
+            fprintf(stderr, "queue %u: backend stopped at %u, not %u\n", i,
+                    base, cur->qs[i].avail_idx);
+            cur->errors++;
         }
-        printf("iops=%.0f mbps=%.1f ios=%llu secs=%.3f kicks_per_io=%.3f "
-               "waits_per_io=%.3f be_cpu=%.3f fe_cpu=%.3f errors=%llu "
-               "features=0x%llx proto=0x%llx capacity=%llu\n",
-               n / secs, n * (double)o.bs / secs / 1e6, (unsigned long long)n,
-               secs, n ? (double)kicks / n : 0, n ? (double)waits / n : 0,
-               (be1 - be0) / secs, (fe1 - fe0) / secs,
-               (unsigned long long)errors, (unsigned long long)c.features,
-               (unsigned long long)c.proto_features,
-               (unsigned long long)capacity_sectors);
     }
-    vuc_close(&c);
-    return errors ? 4 : 0;
+    vuc_close(&cur->c);
+}
+
+static void add(struct window *sum, const struct window *w)
+{
+    sum->ios += w->ios;
+    sum->kicks += w->kicks;
+    sum->waits += w->waits;
+    sum->secs += w->secs;
+    sum->be_cpu += w->be_cpu;
+    sum->fe_cpu += w->fe_cpu;
+}
+
+static void report(const char *pfx, const struct bdev *d,
+                   const struct window *w)
+{
+    double n = (double)w->ios;
+
+    printf("%siops=%.0f ", pfx, n / w->secs);
+    printf("%smbps=%.1f ", pfx, n * o.bs / w->secs / 1e6);
+    printf("%sios=%llu ", pfx, (unsigned long long)w->ios);
+    printf("%ssecs=%.3f ", pfx, w->secs);
+    printf("%skicks_per_io=%.3f ", pfx, n > 0 ? (double)w->kicks / n : 0);
+    printf("%swaits_per_io=%.3f ", pfx, n > 0 ? (double)w->waits / n : 0);
+    printf("%sbe_cpu=%.3f ", pfx, w->be_cpu / w->secs);
+    printf("%sfe_cpu=%.3f ", pfx, w->fe_cpu / w->secs);
+    printf("%serrors=%llu ", pfx, (unsigned long long)d->errors);
+    printf("%sfeatures=0x%llx ", pfx, (unsigned long long)d->c.features);
+    printf("%sproto=0x%llx ", pfx, (unsigned long long)d->c.proto_features);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    struct window sum[2], w[2];
+    double ratios[256], slice;
+    unsigned i, k;
+    int rc = 0;
+
+    parse(argc, argv);
+    memset(sum, 0, sizeof(sum));
+    for (i = 0; i < ndevs; i++) {
+        setup_device(&devs[i]);
+    }
+    for (i = 0; i < ndevs; i++) {
+        measure(&devs[i], o.warmup); /* warm up: not counted */
+    }
+    if (ndevs == 1) {
+        sum[0] = measure(&devs[0], o.time);
+        report("", &devs[0], &sum[0]);
+        printf("capacity=%llu\n",
+               (unsigned long long)devs[0].capacity_sectors);
+    } else {
+        /* A B, B A, A B, ...: each pair of adjacent windows gives a ratio
+         * and both devices see the same background on average. */
+        slice = o.time / o.slices;
+        for (k = 0; k < o.slices; k++) {
+            unsigned first = k % 2;
+
+            w[first] = measure(&devs[first], slice);
+            w[!first] = measure(&devs[!first], slice);
+            add(&sum[0], &w[0]);
+            add(&sum[1], &w[1]);
+            ratios[k] = (w[0].ios / w[0].secs) / (w[1].ios / w[1].secs);
+        }
+        qsort(ratios, o.slices, sizeof(ratios[0]), cmp_double);
+        report("a_", &devs[0], &sum[0]);
+        report("b_", &devs[1], &sum[1]);
+        printf("ratio=%.4f slice_ratio_median=%.4f slice_ratio_min=%.4f "
+               "slice_ratio_max=%.4f slices=%u\n",
+               (sum[0].ios / sum[0].secs) / (sum[1].ios / sum[1].secs),
+               o.slices % 2 ? ratios[o.slices / 2]
+                            : (ratios[o.slices / 2 - 1] +
+                               ratios[o.slices / 2]) / 2,
+               ratios[0], ratios[o.slices - 1], o.slices);
+    }
+    for (i = 0; i < ndevs; i++) {
+        teardown(&devs[i]);
+        if (devs[i].errors) {
+            rc = 4;
+        }
+    }
+    return rc;
 }

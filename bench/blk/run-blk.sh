@@ -4,14 +4,19 @@
 # libvhost-user), both driven by bench/blk vu-blkbench.
 # Usage: run-blk.sh OUT_TSV WORKDIR [ROUNDS] [SECONDS]
 # Rows: blk <case> <round> <ours_iops> <peer_iops> IOPS
+#
 # Backends are pinned to CPU $BE_CPU, the frontend to CPU $FE_CPU.  Every
-# round starts fresh backends, then runs each case once on each backend,
-# alternating which goes first.
+# round starts fresh backends; then for each case ONE vu-blkbench process
+# connects to both and measures them in alternating windows (ours, peer,
+# peer, ours, ... SLICES windows each, SECONDS in total per backend), so both
+# see the same background load (this machine is shared).  The round's figure
+# per backend is its completions / its measured time.
 set -u
-out=$1 work=$2 rounds=${3:-5} secs=${4:-3}
+out=$1 work=$2 rounds=${3:-5} secs=${4:-4}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../common/quiet.sh"
 B=${VU_BENCH_BUILD:-$here/../../build-bench}
-FE_CPU=${FE_CPU:-1} BE_CPU=${BE_CPU:-0}
+FE_CPU=${FE_CPU:-1} BE_CPU=${BE_CPU:-0} SLICES=${SLICES:-16}
 mkdir -p "$work"
 
 # case name | vu-blkbench arguments | peer (qsd = read-zeroes=on as specified,
@@ -32,10 +37,13 @@ QSD_ARGS() { # SOCK READ_ZEROES
         "--export type=vhost-user-blk,id=exp0,node-name=file0,addr.type=unix,addr.path=$1,writable=on,num-queues=2"
 }
 OURS_ARGS() { echo "--null --num-queues 2 --socket-path $1"; }
-echo "ours: vhost-user-blk $(OURS_ARGS SOCK)" >"$work/commands.txt"
-echo "peer: qemu-storage-daemon $(QSD_ARGS SOCK on)" >>"$work/commands.txt"
-echo "peer (nozero case): qemu-storage-daemon $(QSD_ARGS SOCK off)" >>"$work/commands.txt"
-echo "frontend: taskset -c $FE_CPU vu-blkbench --socket SOCK --time $secs --warmup 0.5 <case args>" >>"$work/commands.txt"
+{
+    echo "ours: taskset -c $BE_CPU vhost-user-blk $(OURS_ARGS SOCK)"
+    echo "peer: taskset -c $BE_CPU qemu-storage-daemon $(QSD_ARGS SOCK on)"
+    echo "peer (nozero case): taskset -c $BE_CPU qemu-storage-daemon $(QSD_ARGS SOCK off)"
+    echo "frontend: taskset -c $FE_CPU vu-blkbench --socket OURS_SOCK --socket PEER_SOCK --time $secs --slices $SLICES --warmup 0.5 <case args>"
+    echo "cases: ${CASES[*]}"
+} >"$work/commands.txt"
 
 pids=()
 start() { # NAME SOCK CMD...
@@ -57,29 +65,23 @@ stop_all() {
 }
 trap stop_all EXIT
 
-one() { # BACKEND_NAME CASE_ARGS -> iops
-    local name=$1 args=$2 pid sock line
-    eval "pid=\$pid_$name"
-    sock=$work/$name.sock
-    # shellcheck disable=SC2086
-    line=$(taskset -c "$FE_CPU" "$B/bench/vu-blkbench" --socket "$sock" --time "$secs" \
-        --warmup 0.5 --backend-pid "$pid" $args) || { echo "run-blk: $name $args failed" >&2; echo 0; return; }
-    echo "$name $args $line" >>"$work/raw.log"
-    sed -n 's/^iops=\([0-9.]*\) .*/\1/p' <<<"$line"
-}
-
 for r in $(seq "$rounds"); do
     start ours "$work/ours.sock" "$B/examples/vhost-user-blk" $(OURS_ARGS "$work/ours.sock") || exit 1
     start qsd "$work/qsd.sock" qemu-storage-daemon $(QSD_ARGS "$work/qsd.sock" on) || exit 1
     start qsdnz "$work/qsdnz.sock" qemu-storage-daemon $(QSD_ARGS "$work/qsdnz.sock" off) || exit 1
     for c in "${CASES[@]}"; do
         IFS='|' read -r name args peer <<<"$c"
-        if [ $((r % 2)) = 1 ]; then
-            o=$(one ours "$args"); p=$(one "$peer" "$args")
-        else
-            p=$(one "$peer" "$args"); o=$(one ours "$args")
-        fi
-        printf 'blk\t%s\t%s\t%s\t%s\tIOPS\n' "$name" "$r" "$o" "$p" | tee -a "$out"
+        busy=$(wait_quiet 15 20)
+        eval "ppid=\$pid_$peer"
+        # shellcheck disable=SC2086
+        line=$(taskset -c "$FE_CPU" "$B/bench/vu-blkbench" --socket "$work/ours.sock" \
+            --socket "$work/$peer.sock" --backend-pid "$pid_ours" --backend-pid "$ppid" \
+            --time "$secs" --slices "$SLICES" --warmup 0.5 $args) ||
+            echo "run-blk: round $r $name failed" >&2
+        echo "round=$r case=$name busy_before=$busy% $line" >>"$work/raw.log"
+        o=$(sed -n 's/.*\ba_iops=\([0-9.]*\).*/\1/p' <<<"$line")
+        p=$(sed -n 's/.*\bb_iops=\([0-9.]*\).*/\1/p' <<<"$line")
+        printf 'blk\t%s\t%s\t%s\t%s\tIOPS\n' "$name" "$r" "${o:-0}" "${p:-0}" | tee -a "$out"
     done
     stop_all
 done
