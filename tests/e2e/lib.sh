@@ -221,7 +221,7 @@ e2e_start_qsd() {
 # (testpmd in io mode with one port reflects every frame back to its sender).
 e2e_start_dpdk_vhost() {
     local name=$1 sock=$2 nq=$3 mode=${4:-io}
-    e2e_need dpdk-testpmd dpdk
+    e2e_need dpdk-testpmd dpdk-dev
     rm -f "$sock"
     e2e_bg "$name" dpdk-testpmd --lcores "${E2E_BACKEND_LCORES:-0@0,1@0}" --no-huge -m 512 --no-pci \
         --file-prefix="e2e-$name-$$" --vdev "net_vhost0,iface=$sock,queues=$nq" -- \

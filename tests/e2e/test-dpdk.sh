@@ -22,7 +22,7 @@
 
 backend=${1:-example}
 e2e_init "dpdk-$backend" "${E2E_DEADLINE:-200}"
-e2e_need dpdk-testpmd dpdk
+e2e_need dpdk-testpmd dpdk-dev
 e2e_need mkfifo coreutils
 [ "$backend" = example ] && e2e_need_net_example
 RUN_S=${E2E_DPDK_RUN_S:-3}
