@@ -141,6 +141,18 @@ static void test_queue_index_without_ack(void)
                  NULL, 0);
 }
 
+/* SET_VRING_ENABLE takes 0 or 1; anything else is a malformed message. */
+static void test_vring_enable_values(void)
+{
+    const uint32_t bad[] = { 2, 0x100, 0xffffffffu };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct vhost_vring_state st = { .index = 0, .num = bad[i] };
+        refuse_vring(FE_REFUSED_ACK, VHOST_USER_SET_VRING_ENABLE, &st,
+                     sizeof(st), NULL, 0);
+    }
+}
+
 /* ---- row "NOFD bit vs fd presence" ---- */
 
 static void test_nofd_vs_fds(void)
@@ -336,6 +348,7 @@ int main(void)
     RUN_TEST(test_queue_index_vring_addr);
     RUN_TEST(test_queue_index_vring_fds);
     RUN_TEST(test_queue_index_without_ack);
+    RUN_TEST(test_vring_enable_values);
     RUN_TEST(test_nofd_vs_fds);
     RUN_TEST(test_nofd_accepted);
     RUN_TEST(test_queue_size);

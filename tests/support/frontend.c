@@ -4,6 +4,7 @@
  */
 #include "frontend.h"
 #include "test_util.h"
+#include "vhost-user-ext.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -505,6 +506,8 @@ static void fe_check_refusal_answer(struct vu_frontend *fe,
             VU_TEST_FAIL("%s: refused with an ack, but marked broken: %s", name,
                          fe_panic_text(fe));
         }
+        /* The reason is kept for the embedder, naming the request. */
+        EXPECT_CONTAINS(vu_last_error(fe->dev), name);
         return;
     }
     if (r != 0 || how == FE_REFUSED_ACK) {
