@@ -2,9 +2,12 @@
 # Run the benchmarks and write bench/results.md and bench/results.png.
 #
 #   bash bench/run.sh                      # everything (about 25 minutes)
-#   bash bench/run.sh --only blk,hotpath   # a subset: blk net hotpath fuzz
+#   bash bench/run.sh --only blk,hotpath   # a subset: blk blkir net hotpath fuzz
 #   bash bench/run.sh --rounds 3 --quick   # fewer rounds, shorter runs
 #
+# Benches: blk (IOPS vs qemu-storage-daemon), blkir (backend Ir per request
+# vs qemu-storage-daemon, callgrind), net (Mpps vs DPDK vhost), hotpath
+# (callgrind Ir of pop+push), fuzz (exec/s).
 # Options: --only LIST, --rounds N (>= 5 for reported figures), --quick,
 # --no-build, --build DIR (default build-bench), --out DIR (raw logs,
 # default bench/out).  Environment: FE_CPU / BE_CPU (default 1 / 0).
@@ -13,7 +16,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-only="blk,net,hotpath,fuzz" rounds=5 quick=0 build=1
+only="blk,blkir,net,hotpath,fuzz" rounds=5 quick=0 build=1
 B=$root/build-bench out=$here/out
 while [ $# -gt 0 ]; do
     case $1 in
@@ -29,8 +32,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 export VU_BENCH_BUILD=$B FE_CPU=${FE_CPU:-1} BE_CPU=${BE_CPU:-0}
-blk_secs=3 net_secs=12 fuzz_secs=20 hot_ops=2000
-[ $quick = 1 ] && { blk_secs=1; net_secs=7; fuzz_secs=5; hot_ops=500; }
+blk_secs=4 net_secs=12 fuzz_secs=20 hot_ops=2000 ir_n1=5000 ir_n2=25000
+[ $quick = 1 ] && { blk_secs=2; net_secs=7; fuzz_secs=5; hot_ops=500; ir_n1=2000; ir_n2=6000; }
 want() { [[ ",$only," == *",$1,"* ]]; }
 
 if [ $build = 1 ]; then
@@ -39,12 +42,13 @@ if [ $build = 1 ]; then
 fi
 mkdir -p "$out"
 start=$(date -u +%FT%TZ)
-for b in blk net hotpath fuzz; do
+for b in blk blkir net hotpath fuzz; do
     want $b || continue
     rm -f "$out/$b.tsv"; rm -rf "$out/$b"
     echo "== $b ($(date -u +%T))"
     case $b in
     blk) bash "$here/blk/run-blk.sh" "$out/blk.tsv" "$out/blk" "$rounds" "$blk_secs" ;;
+    blkir) bash "$here/blk/run-blk-ir.sh" "$out/blkir.tsv" "$out/blkir" "$ir_n1" "$ir_n2" ;;
     net) bash "$here/net/run-net.sh" "$out/net.tsv" "$out/net" "$rounds" "$net_secs" ;;
     hotpath) bash "$here/hotpath/run-hotpath.sh" "$out/hotpath.tsv" "$out/hotpath" "$hot_ops" ;;
     fuzz) bash "$here/fuzz/run-fuzz.sh" "$out/fuzz.tsv" "$out/fuzz" "$fuzz_secs" ;;

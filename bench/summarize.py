@@ -36,7 +36,7 @@ def meta(out):
 def ratio_table(out):
     """{bench: [(case, ratios, ours, peers, unit)]} in first-seen order."""
     res = {}
-    for bench in ("blk", "net"):
+    for bench in ("blk", "net", "blkir"):
         cases = {}
         for r in rows(os.path.join(out, bench + ".tsv")):
             _, case, _rnd, ours, peer, unit = r
@@ -45,7 +45,8 @@ def ratio_table(out):
             c[1].append(o)
             c[2].append(p)
             if o > 0 and p > 0:
-                c[0].append(o / p)
+                # Ir per request: fewer is better, so the ratio is peer/ours
+                c[0].append(p / o if unit.startswith("Ir") else o / p)
         if cases:
             res[bench] = [(k,) + v for k, v in cases.items()]
     return res
@@ -98,7 +99,10 @@ def main():
                         fmt(statistics.median(peers)), unit, len(ratios)))
             plot.append((bench + ":" + case, med, lo, hi))
     L.append("")
-    for bench in ("blk", "net"):
+    L.append("`blkir` rows are backend instructions per request (callgrind), "
+             "ratio = peer Ir / ours Ir (higher is better for ours): "
+             "independent of machine load.\n")
+    for bench in ("blk", "net", "blkir"):
         cmd = read(os.path.join(out, bench, "commands.txt")).strip()
         if cmd:
             L.append("Commands (%s):\n\n```\n%s\n```\n" % (bench, cmd))

@@ -58,6 +58,7 @@ struct opts {
     bool event_idx;
     bool verify;
     unsigned slices;
+    uint64_t ios; /* stop each window after this many completions */
 };
 
 /* One connected backend. */
@@ -68,6 +69,7 @@ struct bdev {
     struct bq qs[MAX_QUEUES];
     uint64_t capacity_sectors;
     uint64_t completed, kicks, waits, errors;
+    uint64_t total; /* every completion on this connection */
 };
 
 static struct opts o;
@@ -215,7 +217,7 @@ static void publish(struct bq *q)
 }
 
 /* Reap completions of q, resubmitting each slot when `refill`.  Returns
- * how many cur->completed. */
+ * how many completed. */
 static unsigned reap(struct bq *q, bool refill)
 {
     uint16_t used_idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
@@ -293,7 +295,9 @@ static void run_loop(double until, bool drain)
             inflight += cur->qs[i].inflight;
         }
         cur->completed += got;
-        if (drain ? inflight == 0 : vuc_now() >= until) {
+        cur->total += got;
+        if (drain ? inflight == 0
+                  : (o.ios ? cur->completed >= o.ios : vuc_now() >= until)) {
             return;
         }
         if (got || o.poll) {
@@ -378,7 +382,9 @@ static void usage(void)
             "       [--bs BYTES] [--rw randread|read] [--time S] "
             "[--warmup S]\n"
             "       [--poll] [--no-event-idx] [--verify] [--backend-pid P]...\n"
-            "       [--slices K]\n"
+            "       [--slices K] [--ios N]\n"
+            "  --ios N ends each measured window after N completions (for\n"
+            "  instruction counts: total_ios counts every completion).\n"
             "  With two sockets the two backends are measured in alternating\n"
             "  windows (A B B A A B ...) of time/slices seconds each; keys of\n"
             "  the output are prefixed a_ and b_, ratio = a/b.\n"
@@ -402,6 +408,7 @@ static void parse(int argc, char **argv)
         { "verify", no_argument, NULL, 'V' },
         { "backend-pid", required_argument, NULL, 'P' },
         { "slices", required_argument, NULL, 'S' },
+        { "ios", required_argument, NULL, 'I' },
         { NULL, 0, NULL, 0 },
     };
     unsigned pids = 0;
@@ -432,6 +439,7 @@ static void parse(int argc, char **argv)
             pids++;
             break;
         case 'S': o.slices = (unsigned)atoi(optarg); break;
+        case 'I': o.ios = strtoull(optarg, NULL, 0); break;
         default: usage();
         }
     }
@@ -570,6 +578,7 @@ static void report(const char *pfx, const struct bdev *d,
     printf("%sbe_cpu=%.3f ", pfx, w->be_cpu / w->secs);
     printf("%sfe_cpu=%.3f ", pfx, w->fe_cpu / w->secs);
     printf("%serrors=%llu ", pfx, (unsigned long long)d->errors);
+    printf("%stotal_ios=%llu ", pfx, (unsigned long long)d->total);
     printf("%sfeatures=0x%llx ", pfx, (unsigned long long)d->c.features);
     printf("%sproto=0x%llx ", pfx, (unsigned long long)d->c.proto_features);
 }

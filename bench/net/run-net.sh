@@ -7,6 +7,7 @@
 set -u
 out=$1 work=$2 rounds=${3:-5} secs=${4:-12}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../common/quiet.sh"
 mkdir -p "$work"
 CASES=("txonly 64" "txonly 1518" "io 64" "io 1518")
 [ -n "${NET_CASES:-}" ] && { mapfile -t CASES < <(printf '%s\n' "${CASES[@]}" | grep -E "$NET_CASES"); }
@@ -22,9 +23,10 @@ CASES=("txonly 64" "txonly 1518" "io 64" "io 1518")
 } >"$work/commands.txt"
 
 one() { # BACKEND MODE SIZE -> mpps
-    local line
+    local line busy
+    busy=$(wait_quiet 15 20)
     line=$("$here/net-case.sh" "$1" "$2" "$3" "$secs" "$work") || true
-    echo "$1 $2 $3 $line" >>"$work/raw.log"
+    echo "round=$r $1 $2 $3 busy_before=$busy% $line" >>"$work/raw.log"
     sed -n 's/^mpps=\([0-9.]*\) .*/\1/p' <<<"$line"
 }
 
