@@ -339,6 +339,29 @@ static void test_check_runs_once_per_start(void)
     fg_destroy(&e.g);
 }
 
+/* Rewound pops are no longer in flight: after a crash they must not be
+ * resubmitted on top of being fetched again from the avail ring. */
+static void test_rewind_clears_marks(void)
+{
+    struct env e;
+
+    env_init(&e, NUM);
+    used_area(&e);
+    fg_post_chain(&e.g, 0, 2, 1, 0, 8);
+    fg_post_chain(&e.g, 0, 5, 1, 0, 8);
+    free(pop(&e));
+    free(pop(&e));
+    EXPECT_EQ(e.a->desc[2].inflight, 1);
+    EXPECT_EQ(e.a->desc[5].inflight, 1);
+    EXPECT_TRUE(vu_queue_rewind(&e.g.dev, vq0(&e), 2));
+    EXPECT_EQ(e.a->desc[2].inflight, 0);
+    EXPECT_EQ(e.a->desc[5].inflight, 0);
+    EXPECT_TRUE(restart(&e));
+    EXPECT_EQ(vq0(&e)->resubmit_num, 0);
+    EXPECT_EQ(vq0(&e)->last_avail_idx, 0);
+    fg_destroy(&e.g);
+}
+
 static void test_unmap_releases_area(void)
 {
     struct env e;
@@ -370,6 +393,7 @@ int main(void)
     RUN_TEST(test_hostile_area_smaller_than_queue);
     RUN_TEST(test_hostile_all_flags_set);
     RUN_TEST(test_check_runs_once_per_start);
+    RUN_TEST(test_rewind_clears_marks);
     RUN_TEST(test_unmap_releases_area);
     END_TESTS();
 }
