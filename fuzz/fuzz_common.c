@@ -1,0 +1,814 @@
+/*
+ * fuzz_common.c: invariant reporting, fd-leak check, the watch table and
+ * the ring-operation interpreter shared by the fuzz targets.
+ */
+#include "fuzz_common.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+bool fz_verbose;
+int fz_fds_at_start;
+unsigned fz_panics;
+
+void fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "\nFUZZ INVARIANT VIOLATED at %s:%d: %s\n  ", file, line, cond);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    fflush(stderr);
+    abort();
+}
+
+void fz_log(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!fz_verbose) {
+        return;
+    }
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+int fz_fd_count(void)
+{
+    /* A persistent directory fd rewound each time: no allocation, one
+     * getdents64 round trip for the usual few dozen fds. */
+    static int dirfd = -1;
+    static char buf[32768];
+    int n = 0;
+    long got;
+
+    if (dirfd < 0) {
+        dirfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0) {
+            return -1;
+        }
+    }
+    if (lseek(dirfd, 0, SEEK_SET) != 0) {
+        return -1;
+    }
+    while ((got = syscall(SYS_getdents64, dirfd, buf, sizeof(buf))) > 0) {
+        for (long pos = 0; pos < got;) {
+            struct {
+                uint64_t ino;
+                int64_t off;
+                unsigned short reclen;
+                unsigned char type;
+                char name[];
+            } *d = (void *)(buf + pos);
+            if (d->name[0] != '.') {
+                n++;
+            }
+            pos += d->reclen;
+        }
+    }
+    return n;
+}
+
+static int fd_list(char *out, size_t cap)
+{
+    char cmd[64];
+
+    (void)out;
+    (void)cap;
+    snprintf(cmd, sizeof(cmd), "ls -l /proc/%d/fd >&2", (int)getpid());
+    return system(cmd);
+}
+
+void fz_fd_check_begin(void)
+{
+    fz_fds_at_start = fz_fd_count();
+}
+
+void fz_fd_check_end(const char *target)
+{
+    int now = fz_fd_count();
+
+    if (now != fz_fds_at_start) {
+        (void)fd_list(NULL, 0);
+    }
+    FZ_CHECK(now == fz_fds_at_start, "%s: %d fds open after this input, %d before it: "
+             "an fd leaked (or was closed twice)", target, now, fz_fds_at_start);
+}
+
+/* ---- watches ---- */
+
+#define FZ_MAX_WATCHES 64
+
+struct fz_watch {
+    int fd;
+    vu_watch_cb cb;
+    void *data;
+    int condition;
+};
+
+static struct fz_watch watches[FZ_MAX_WATCHES];
+static unsigned nwatches;
+
+void fz_set_watch(VuDev *dev, int fd, int condition, vu_watch_cb cb, void *data)
+{
+    (void)dev;
+    FZ_CHECK(fd >= 0 && fcntl(fd, F_GETFD) >= 0, "set_watch on fd %d that is not open", fd);
+    FZ_CHECK(cb != NULL, "set_watch without a callback");
+    for (unsigned i = 0; i < nwatches; i++) {
+        if (watches[i].fd == fd) {
+            watches[i] = (struct fz_watch){fd, cb, data, condition};
+            return;
+        }
+    }
+    FZ_CHECK(nwatches < FZ_MAX_WATCHES, "more than %d watches at once", FZ_MAX_WATCHES);
+    watches[nwatches++] = (struct fz_watch){fd, cb, data, condition};
+}
+
+void fz_remove_watch(VuDev *dev, int fd)
+{
+    (void)dev;
+    for (unsigned i = 0; i < nwatches; i++) {
+        if (watches[i].fd == fd) {
+            watches[i] = watches[--nwatches];
+            return;
+        }
+    }
+}
+
+void fz_run_watches(VuDev *dev)
+{
+    /* A callback may change the table: take a snapshot first. */
+    struct fz_watch snap[FZ_MAX_WATCHES];
+    unsigned n = nwatches;
+
+    memcpy(snap, watches, n * sizeof(snap[0]));
+    for (unsigned i = 0; i < n; i++) {
+        struct pollfd p = {.fd = snap[i].fd, .events = (short)snap[i].condition};
+        bool still = false;
+
+        for (unsigned j = 0; j < nwatches; j++) {
+            still |= watches[j].fd == snap[i].fd && watches[j].cb == snap[i].cb;
+        }
+        if (!still) {
+            continue;
+        }
+        FZ_CHECK(poll(&p, 1, 0) >= 0 && !(p.revents & POLLNVAL),
+                 "watched fd %d was closed without remove_watch", p.fd);
+        if (p.revents & POLLIN) {
+            snap[i].cb(dev, p.revents, snap[i].data);
+        }
+    }
+}
+
+void fz_watches_check_empty(void)
+{
+    FZ_CHECK(nwatches == 0, "%u watches left after vu_deinit (first on fd %d)", nwatches,
+             watches[0].fd);
+}
+
+void fz_watches_clear(void)
+{
+    nwatches = 0;
+}
+
+void fz_panic(VuDev *dev, const char *reason)
+{
+    FZ_CHECK(reason != NULL && strnlen(reason, 4096) < 4096, "panic without a reason");
+    FZ_CHECK(dev->broken, "panic callback called on a device not marked broken: %s", reason);
+    fz_panics++;
+    fz_log("panic: %s\n", reason);
+}
+
+/* ---- guest memory, seen through the device's region table ---- */
+
+bool fz_in_guest(const VuDev *dev, const void *p, uint64_t len)
+{
+    uintptr_t a = (uintptr_t)p;
+
+    for (uint32_t i = 0; i < dev->nregions; i++) {
+        const VuDevRegion *r = &dev->regions[i];
+        uintptr_t start = (uintptr_t)(r->mmap_addr + r->mmap_offset);
+
+        if (a >= start && a - start <= r->size && len <= r->size - (a - start)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void *fz_guest_ptr(const VuDev *dev, uint64_t gpa, uint64_t len)
+{
+    for (uint32_t i = 0; i < dev->nregions; i++) {
+        const VuDevRegion *r = &dev->regions[i];
+
+        if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa)) {
+            return (void *)(uintptr_t)(r->mmap_addr + r->mmap_offset + (gpa - r->gpa));
+        }
+    }
+    return NULL;
+}
+
+/* ---- rings ---- */
+
+/* Room asked of vu_queue_pop beyond the element header; written by us. */
+#define FZ_ELEM_TAIL 24
+#define FZ_ELEM_SZ (sizeof(VuVirtqElement) + FZ_ELEM_TAIL)
+
+#define FZ_STATIC_QUEUES 32
+static struct fz_queue static_queues[FZ_STATIC_QUEUES];
+
+void fz_rings_init(struct fz_rings *r, VuDev *dev)
+{
+    memset(r, 0, sizeof(*r));
+    r->dev = dev;
+    r->nq = dev->max_queues;
+    if (r->nq <= FZ_STATIC_QUEUES) {
+        /* Only the counts need clearing: no 8 KiB memset per queue per input. */
+        r->q = static_queues;
+        for (unsigned i = 0; i < r->nq; i++) {
+            r->q[i].n = 0;
+            r->q[i].used_tainted = false;
+        }
+    } else {
+        r->q = calloc(r->nq, sizeof(*r->q));
+        FZ_CHECK(r->q != NULL, "out of memory");
+    }
+}
+
+void fz_rings_fini(struct fz_rings *r)
+{
+    for (unsigned i = 0; i < r->nq; i++) {
+        for (unsigned j = 0; j < r->q[i].n; j++) {
+            free(r->q[i].out[j]);
+        }
+        r->q[i].n = 0;
+    }
+    if (r->q != static_queues) {
+        free(r->q);
+    }
+    r->q = NULL;
+}
+
+static uint16_t ld16(const void *p)
+{
+    uint16_t v;
+
+    memcpy(&v, p, 2);
+    return v;
+}
+
+static void st16(void *p, uint16_t v)
+{
+    memcpy(p, &v, 2);
+}
+
+/* The guest wrote [p, p+len): remember queues whose used->idx it covered
+ * (only the library should write there, but the guest may). */
+static void note_guest_write(struct fz_rings *r, const void *p, size_t len)
+{
+    uintptr_t a = (uintptr_t)p;
+
+    for (unsigned i = 0; i < r->nq; i++) {
+        uintptr_t u = (uintptr_t)r->dev->vq[i].vring.used;
+
+        if (u && a < u + 4 && u < a + len) {
+            r->q[i].used_tainted = true;
+        }
+    }
+}
+
+/* The ring pointers a queue holds must lie wholly in current guest memory. */
+static void check_queue_rings(struct fz_rings *r, unsigned qi)
+{
+    VuDev *dev = r->dev;
+    VuVirtq *vq = &dev->vq[qi];
+    unsigned num = vq->vring.num;
+
+    if (!vq->vring.desc && !vq->vring.avail && !vq->vring.used) {
+        return;
+    }
+    FZ_CHECK(vq->vring.desc && vq->vring.avail && vq->vring.used,
+             "queue %u: only some ring pointers are set", qi);
+    FZ_CHECK(num > 0 && num <= VIRTQUEUE_MAX_SIZE && (num & (num - 1)) == 0,
+             "queue %u: rings mapped with size %u", qi, num);
+    FZ_CHECK(fz_in_guest(dev, vq->vring.desc, 16ULL * num),
+             "queue %u: descriptor table pointer %p is not inside guest memory (stale map?)",
+             qi, (void *)vq->vring.desc);
+    FZ_CHECK(fz_in_guest(dev, vq->vring.avail, 6 + 2ULL * num),
+             "queue %u: avail ring pointer is not inside guest memory", qi);
+    FZ_CHECK(fz_in_guest(dev, vq->vring.used, 6 + 8ULL * num),
+             "queue %u: used ring pointer is not inside guest memory", qi);
+    FZ_CHECK(vq->inuse <= num, "queue %u: inuse %u > queue size %u (underflow?)", qi,
+             vq->inuse, num);
+    if (!dev->broken && !r->q[qi].used_tainted) {
+        FZ_CHECK(vq->used_idx == ld16(&vq->vring.used->idx),
+                 "queue %u: shadow used_idx %u != used->idx %u", qi, vq->used_idx,
+                 ld16(&vq->vring.used->idx));
+    }
+}
+
+void fz_rings_check(struct fz_rings *r)
+{
+    for (unsigned i = 0; i < r->nq; i++) {
+        check_queue_rings(r, i);
+    }
+}
+
+static void check_iov(struct fz_rings *r, const struct iovec *iov, unsigned n, bool write)
+{
+    for (unsigned i = 0; i < n; i++) {
+        volatile uint8_t *b = iov[i].iov_base;
+        size_t len = iov[i].iov_len;
+
+        if (len == 0) {
+            continue;
+        }
+        FZ_CHECK(fz_in_guest(r->dev, iov[i].iov_base, len),
+                 "%s iovec %u [%p, +%zu) is not inside guest memory", write ? "in" : "out", i,
+                 iov[i].iov_base, len);
+        /* Touch both ends, as a device would. */
+        if (write) {
+            note_guest_write(r, iov[i].iov_base, 1);
+            note_guest_write(r, (uint8_t *)iov[i].iov_base + len - 1, 1);
+            b[0] = 0xd0;
+            b[len - 1] = 0xd1;
+        } else {
+            (void)b[0];
+            (void)b[len - 1];
+        }
+    }
+}
+
+static int find_out(const struct fz_queue *q, unsigned head)
+{
+    for (unsigned i = 0; i < q->n; i++) {
+        if (q->out[i]->index == head) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static VuVirtqElement *take_out(struct fz_queue *q, unsigned i)
+{
+    VuVirtqElement *e = q->out[i];
+
+    memmove(&q->out[i], &q->out[i + 1], (q->n - i - 1) * sizeof(q->out[0]));
+    q->n--;
+    return e;
+}
+
+/* vu_queue_pop plus every check of its result.  NULL when nothing popped. */
+static VuVirtqElement *do_pop(struct fz_rings *r, unsigned qi)
+{
+    VuDev *dev = r->dev;
+    VuVirtq *vq = &dev->vq[qi];
+    struct fz_queue *q = &r->q[qi];
+    bool was_broken = dev->broken;
+    unsigned inuse = vq->inuse;
+    VuVirtqElement *e = vu_queue_pop(dev, vq, FZ_ELEM_SZ);
+
+    if (!e) {
+        FZ_CHECK(vq->inuse == inuse, "queue %u: failed pop changed inuse %u -> %u", qi, inuse,
+                 vq->inuse);
+        return NULL;
+    }
+    FZ_CHECK(!was_broken, "queue %u: pop returned an element on a broken device", qi);
+    FZ_CHECK(vq->vring.num > 0 && e->index < vq->vring.num,
+             "queue %u: popped head %u >= queue size %u", qi, e->index, vq->vring.num);
+    FZ_CHECK(vq->inuse == inuse + 1, "queue %u: pop moved inuse %u -> %u", qi, inuse,
+             vq->inuse);
+    FZ_CHECK(find_out(q, e->index) < 0,
+             "queue %u: head %u popped again while the device still holds it", qi, e->index);
+    FZ_CHECK(e->in_num == 0 || e->in_sg, "in_sg NULL with in_num %u", e->in_num);
+    FZ_CHECK(e->out_num == 0 || e->out_sg, "out_sg NULL with out_num %u", e->out_num);
+    FZ_CHECK(e->in_num + e->out_num <= 4 * VIRTQUEUE_MAX_SIZE,
+             "queue %u: element with %u iovecs", qi, e->in_num + e->out_num);
+    memset((uint8_t *)e + sizeof(*e), 0xa5, FZ_ELEM_TAIL); /* room asked for */
+    check_iov(r, e->out_sg, e->out_num, false);
+    check_iov(r, e->in_sg, e->in_num, true);
+    FZ_CHECK(q->n < FZ_MAX_OUT, "queue %u: more than %d elements outstanding", qi,
+             FZ_MAX_OUT);
+    q->out[q->n++] = e;
+    fz_log("pop q%u head %u out %u in %u\n", qi, e->index, e->out_num, e->in_num);
+    return e;
+}
+
+struct used_snap {
+    bool mapped;
+    struct vring_used *used;
+    uint16_t idx;
+    unsigned inuse;
+    bool broken;
+};
+
+static struct used_snap snap_used(struct fz_rings *r, VuVirtq *vq)
+{
+    struct used_snap s = {.used = vq->vring.used, .inuse = vq->inuse, .broken = r->dev->broken};
+
+    s.mapped = s.used != NULL;
+    s.idx = vq->used_idx; /* the library's shadow: the guest may scribble on used->idx */
+    return s;
+}
+
+/* used->idx moved by 0 or `want` and inuse by the same amount, without wrap. */
+static unsigned check_used_moved(struct fz_rings *r, unsigned qi, const struct used_snap *b,
+                                 unsigned want, const char *what)
+{
+    VuVirtq *vq = &r->dev->vq[qi];
+    uint16_t delta;
+
+    FZ_CHECK(vq->inuse <= b->inuse, "queue %u: %s raised inuse %u -> %u (underflow?)", qi,
+             what, b->inuse, vq->inuse);
+    if (!b->mapped || vq->vring.used != b->used) {
+        return 0;
+    }
+    delta = (uint16_t)(vq->used_idx - b->idx);
+    if (delta && !r->q[qi].used_tainted) {
+        FZ_CHECK(ld16(&b->used->idx) == vq->used_idx, "queue %u: %s: used->idx %u in guest "
+                 "memory, %u in the library", qi, what, ld16(&b->used->idx), vq->used_idx);
+    }
+    FZ_CHECK(delta == 0 || delta == want, "queue %u: %s of %u moved used->idx by %u", qi,
+             what, want, delta);
+    FZ_CHECK(b->inuse - vq->inuse == delta, "queue %u: %s moved used->idx by %u but inuse "
+             "by %u", qi, what, delta, b->inuse - vq->inuse);
+    return delta;
+}
+
+static void do_push(struct fz_rings *r, unsigned qi, unsigned which, uint32_t len)
+{
+    VuDev *dev = r->dev;
+    VuVirtq *vq = &dev->vq[qi];
+    struct fz_queue *q = &r->q[qi];
+    VuVirtqElement *e;
+    struct used_snap b;
+    unsigned moved;
+
+    if (q->n == 0) {
+        return;
+    }
+    e = take_out(q, which % q->n);
+    b = snap_used(r, vq);
+    vu_queue_push(dev, vq, e, len);
+    moved = check_used_moved(r, qi, &b, 1, "push");
+    if (b.mapped && !b.broken && !dev->broken && vq->vring.used == b.used) {
+        FZ_CHECK(moved == 1, "queue %u: push of popped head %u did not complete it", qi,
+                 e->index);
+    }
+    if (moved) {
+        struct vring_used_elem ue;
+
+        memcpy(&ue, &b.used->ring[b.idx % vq->vring.num], sizeof(ue));
+        FZ_CHECK(ue.id == e->index, "queue %u: used entry id %u, pushed head %u", qi, ue.id,
+                 e->index);
+        FZ_CHECK(ue.len <= len, "queue %u: used len %u > pushed len %u", qi, ue.len, len);
+    }
+    if (r->after_push) {
+        r->after_push(r, qi, e, len, moved);
+    }
+    free(e);
+}
+
+static void do_fill(struct fz_rings *r, unsigned qi, unsigned which, uint32_t len,
+                    unsigned idx)
+{
+    VuDev *dev = r->dev;
+    VuVirtq *vq = &dev->vq[qi];
+    struct fz_queue *q = &r->q[qi];
+    VuVirtqElement *e;
+    struct used_snap b;
+
+    if (q->n == 0) {
+        return;
+    }
+    e = take_out(q, which % q->n);
+    b = snap_used(r, vq);
+    vu_queue_fill(dev, vq, e, len, idx);
+    FZ_CHECK(vq->used_idx == b.idx, "queue %u: fill moved used_idx", qi);
+    FZ_CHECK(vq->inuse == b.inuse, "queue %u: fill changed inuse", qi);
+    free(e);
+}
+
+static void do_fake_push(struct fz_rings *r, unsigned qi, uint32_t index, uint32_t len)
+{
+    VuDev *dev = r->dev;
+    VuVirtq *vq = &dev->vq[qi];
+    VuVirtqElement e = {.index = index};
+    struct used_snap b = snap_used(r, vq);
+
+    if (find_out(&r->q[qi], index) >= 0) {
+        return; /* the device does hold this head: not a fake */
+    }
+    vu_queue_push(dev, vq, &e, len);
+    FZ_CHECK(vq->used_idx == b.idx,
+             "queue %u: push of head %u, which was never popped, completed it", qi, index);
+    FZ_CHECK(vq->inuse == b.inuse, "queue %u: push of an unpopped head changed inuse", qi);
+}
+
+static void do_rewind(struct fz_rings *r, unsigned qi, unsigned num)
+{
+    VuDev *dev = r->dev;
+    VuVirtq *vq = &dev->vq[qi];
+    struct fz_queue *q = &r->q[qi];
+    unsigned inuse = vq->inuse;
+    uint16_t last = vq->last_avail_idx;
+    bool ok = vu_queue_rewind(dev, vq, num);
+
+    if (num > inuse) {
+        FZ_CHECK(!ok, "queue %u: rewind of %u with only %u in use succeeded", qi, num, inuse);
+    }
+    if (ok) {
+        FZ_CHECK(vq->inuse == inuse - num, "queue %u: rewind %u moved inuse %u -> %u", qi, num,
+                 inuse, vq->inuse);
+        FZ_CHECK((uint16_t)(last - vq->last_avail_idx) == num,
+                 "queue %u: rewind %u moved last_avail_idx %u -> %u", qi, num, last,
+                 vq->last_avail_idx);
+        for (unsigned i = 0; i < num && q->n > 0; i++) {
+            free(take_out(q, q->n - 1));
+        }
+    } else {
+        FZ_CHECK(vq->inuse == inuse && vq->last_avail_idx == last,
+                 "queue %u: failed rewind changed state", qi);
+    }
+}
+
+static void do_unpop(struct fz_rings *r, unsigned qi)
+{
+    VuDev *dev = r->dev;
+    VuVirtq *vq = &dev->vq[qi];
+    struct fz_queue *q = &r->q[qi];
+    unsigned inuse = vq->inuse;
+    VuVirtqElement fake = {.index = 0};
+    VuVirtqElement *e = q->n ? q->out[q->n - 1] : &fake;
+
+    vu_queue_unpop(dev, vq, e, 0);
+    FZ_CHECK(vq->inuse <= inuse, "queue %u: unpop raised inuse %u -> %u (underflow)", qi,
+             inuse, vq->inuse);
+    FZ_CHECK(inuse - vq->inuse <= 1, "queue %u: unpop dropped inuse by %u", qi,
+             inuse - vq->inuse);
+    if (e != &fake && vq->inuse != inuse) {
+        free(take_out(q, q->n - 1));
+    }
+}
+
+static void do_avail_bytes(struct fz_rings *r, unsigned qi, uint32_t max_in, uint32_t max_out)
+{
+    VuDev *dev = r->dev;
+    VuVirtq *vq = &dev->vq[qi];
+    unsigned in = 0xdead, out = 0xbeef;
+    unsigned inuse = vq->inuse;
+    uint16_t last = vq->last_avail_idx;
+
+    vu_queue_get_avail_bytes(dev, vq, &in, &out, max_in, max_out);
+    (void)vu_queue_avail_bytes(dev, vq, max_in, max_out);
+    vu_queue_get_avail_bytes(dev, vq, NULL, NULL, max_in, max_out);
+    FZ_CHECK(vq->inuse == inuse && vq->last_avail_idx == last,
+             "queue %u: get_avail_bytes consumed buffers", qi);
+}
+
+/* Write a descriptor into the guest's table of queue vq (little-endian). */
+static void put_desc(struct fz_rings *r, struct vring_desc *d, uint64_t addr, uint32_t len,
+                     uint16_t flags, uint16_t next)
+{
+    struct vring_desc v = {.addr = addr, .len = len, .flags = flags, .next = next};
+
+    note_guest_write(r, d, sizeof(v));
+    memcpy(d, &v, sizeof(v));
+}
+
+static void avail_put(struct fz_rings *r, VuVirtq *vq, uint16_t head)
+{
+    uint16_t idx;
+
+    if (!vq->vring.avail) {
+        return;
+    }
+    idx = ld16(&vq->vring.avail->idx);
+    note_guest_write(r, &vq->vring.avail->ring[idx % vq->vring.num], 2);
+    note_guest_write(r, &vq->vring.avail->idx, 2);
+    st16(&vq->vring.avail->ring[idx % vq->vring.num], head);
+    st16(&vq->vring.avail->idx, (uint16_t)(idx + 1));
+}
+
+static void build_chain(struct fz_rings *r, VuVirtq *vq, struct tlv *t, bool indirect)
+{
+    uint16_t head = tlv_u16(t);
+    unsigned n = 1 + tlv_u8(t) % 32;
+    uint8_t wmask = tlv_u8(t);
+    uint16_t seglen = tlv_u16(t);
+    uint64_t table = indirect ? tlv_u64(t) : 0;
+    uint64_t gpa = tlv_u64(t);
+    unsigned num = vq->vring.num;
+    struct vring_desc *tbl;
+
+    if (!vq->vring.desc || num == 0) {
+        return;
+    }
+    head %= num;
+    if (indirect) {
+        tbl = fz_guest_ptr(r->dev, table, 16ULL * n);
+        for (unsigned k = 0; tbl && k < n; k++) {
+            put_desc(r, &tbl[k], gpa + (uint64_t)k * seglen, seglen,
+                     (uint16_t)((k + 1 < n ? VRING_DESC_F_NEXT : 0) |
+                                ((wmask >> (k % 8)) & 1 ? VRING_DESC_F_WRITE : 0)),
+                     (uint16_t)(k + 1));
+        }
+        put_desc(r, &vq->vring.desc[head], table, 16 * n, VRING_DESC_F_INDIRECT, 0);
+    } else {
+        for (unsigned k = 0; k < n; k++) {
+            unsigned i = (head + k) % num;
+            put_desc(r, &vq->vring.desc[i], gpa + (uint64_t)k * seglen, seglen,
+                     (uint16_t)((k + 1 < n ? VRING_DESC_F_NEXT : 0) |
+                                ((wmask >> (k % 8)) & 1 ? VRING_DESC_F_WRITE : 0)),
+                     (uint16_t)((i + 1) % num));
+        }
+    }
+    avail_put(r, vq, head);
+}
+
+void fz_rings_service(struct fz_rings *r, unsigned qi)
+{
+    VuDev *dev = r->dev;
+    VuVirtq *vq;
+    unsigned pops = 0;
+    VuVirtqElement *e;
+
+    if (qi >= r->nq) {
+        return;
+    }
+    vq = &dev->vq[qi];
+    while ((e = do_pop(r, qi)) != NULL) {
+        pops++;
+        FZ_CHECK(pops <= VIRTQUEUE_MAX_SIZE,
+                 "queue %u: one kick yielded more than %d elements (unbounded work)", qi,
+                 VIRTQUEUE_MAX_SIZE);
+    }
+    while (r->q[qi].n) {
+        do_push(r, qi, 0, 1);
+    }
+    vu_queue_notify(dev, vq);
+}
+
+void fz_rings_run(struct fz_rings *r, struct tlv *t)
+{
+    VuDev *dev = r->dev;
+
+    while (!tlv_done(t)) {
+        unsigned op = tlv_u8(t) % FZ_OP_MAX;
+        unsigned qi = 0;
+        VuVirtq *vq;
+        struct vring_avail *av;
+
+        if (op != FZ_OP_GUEST_WRITE && op != FZ_OP_CONFIG_CHANGE) {
+            qi = tlv_u8(t) % r->nq;
+        }
+        vq = &dev->vq[qi];
+        av = vq->vring.avail;
+        fz_log("op %u q%u (inuse %u last_avail %u used %u broken %d)\n", op, qi, vq->inuse,
+               vq->last_avail_idx, vq->used_idx, dev->broken);
+        check_queue_rings(r, qi);
+        if (r->before_op) {
+            r->before_op(r, op, qi);
+        }
+        switch ((enum fz_op)op) {
+        case FZ_OP_POP:
+            (void)do_pop(r, qi);
+            break;
+        case FZ_OP_PUSH: {
+            unsigned which = tlv_u8(t);
+            do_push(r, qi, which, tlv_u32(t));
+            break;
+        }
+        case FZ_OP_FILL: {
+            unsigned which = tlv_u8(t);
+            uint32_t len = tlv_u32(t);
+            do_fill(r, qi, which, len, tlv_u8(t));
+            break;
+        }
+        case FZ_OP_FLUSH: {
+            unsigned num = tlv_u8(t);
+            struct used_snap b = snap_used(r, vq);
+            vu_queue_flush(dev, vq, num);
+            (void)check_used_moved(r, qi, &b, num, "flush");
+            break;
+        }
+        case FZ_OP_REWIND:
+            do_rewind(r, qi, tlv_u8(t));
+            break;
+        case FZ_OP_UNPOP:
+            do_unpop(r, qi);
+            break;
+        case FZ_OP_AVAIL_BYTES: {
+            uint32_t mi = tlv_u32(t);
+            do_avail_bytes(r, qi, mi, tlv_u32(t));
+            break;
+        }
+        case FZ_OP_NOTIFY:
+            vu_queue_notify(dev, vq);
+            break;
+        case FZ_OP_NOTIFY_SYNC:
+            vu_queue_notify_sync(dev, vq);
+            break;
+        case FZ_OP_SET_NOTIF:
+            vu_queue_set_notification(dev, vq, tlv_u8(t) & 1);
+            break;
+        case FZ_OP_EMPTY: {
+            unsigned inuse = vq->inuse;
+            (void)vu_queue_empty(dev, vq);
+            (void)vu_queue_enabled(dev, vq);
+            (void)vu_queue_started(dev, vq);
+            FZ_CHECK(vq->inuse == inuse, "queue %u: vu_queue_empty changed inuse", qi);
+            break;
+        }
+        case FZ_OP_DESC: {
+            uint16_t i = tlv_u16(t);
+            uint64_t addr = tlv_u64(t);
+            uint32_t len = tlv_u32(t);
+            uint16_t flags = tlv_u16(t);
+            uint16_t next = tlv_u16(t);
+            if (vq->vring.desc) {
+                put_desc(r, &vq->vring.desc[i % vq->vring.num], addr, len, flags, next);
+            }
+            break;
+        }
+        case FZ_OP_AVAIL_PUT:
+            avail_put(r, vq, tlv_u16(t));
+            break;
+        case FZ_OP_AVAIL_IDX: {
+            uint16_t v = tlv_u16(t);
+            if (av) {
+                note_guest_write(r, &av->idx, 2);
+                st16(&av->idx, v);
+            }
+            break;
+        }
+        case FZ_OP_AVAIL_FLAGS: {
+            uint16_t v = tlv_u16(t);
+            if (av) {
+                note_guest_write(r, &av->flags, 2);
+                st16(&av->flags, v);
+            }
+            break;
+        }
+        case FZ_OP_USED_EVENT: {
+            uint16_t v = tlv_u16(t);
+            if (av) {
+                note_guest_write(r, &av->ring[vq->vring.num], 2);
+                st16(&av->ring[vq->vring.num], v);
+            }
+            break;
+        }
+        case FZ_OP_CHAIN:
+            build_chain(r, vq, t, false);
+            break;
+        case FZ_OP_INDIRECT:
+            build_chain(r, vq, t, true);
+            break;
+        case FZ_OP_GUEST_WRITE: {
+            uint64_t gpa = tlv_u64(t);
+            size_t got;
+            const uint8_t *p = tlv_bytes(t, tlv_u8(t), &got);
+            void *h = fz_guest_ptr(dev, gpa, got);
+            if (h && got) {
+                note_guest_write(r, h, got);
+                memcpy(h, p, got);
+            }
+            break;
+        }
+        case FZ_OP_KICK:
+            if (r->kick) {
+                r->kick(r, qi);
+            } else {
+                fz_rings_service(r, qi);
+            }
+            break;
+        case FZ_OP_FAKE_PUSH: {
+            uint32_t index = tlv_u32(t);
+            do_fake_push(r, qi, index, tlv_u32(t));
+            break;
+        }
+        case FZ_OP_CONFIG_CHANGE:
+            vu_config_change_msg(dev);
+            break;
+        case FZ_OP_MAX:
+            break;
+        }
+        r->ops_run++;
+        if (r->after_op) {
+            r->after_op(r);
+        }
+        check_queue_rings(r, qi);
+    }
+}

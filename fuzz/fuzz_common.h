@@ -1,0 +1,124 @@
+/*
+ * fuzz_common.h: pieces shared by the fuzz targets: the invariant check
+ * macro, the fd-leak check, the watch table that stands in for an event
+ * loop, and the interpreter of "ring operations" (a guest writing
+ * descriptors and a device popping and pushing them) with its invariants.
+ */
+#ifndef FUZZ_COMMON_H
+#define FUZZ_COMMON_H
+
+#include "libvhost-user.h"
+#include "tlv.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* An invariant: abort (so that the fuzzer reports it) when it does not hold. */
+#define FZ_CHECK(cond, ...)                                                   \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            fz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                  \
+        }                                                                     \
+    } while (0)
+
+void fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 4, 5)));
+
+/* Quiet by default; FUZZ_VERBOSE=1 prints panics and progress. */
+extern bool fz_verbose;
+void fz_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Number of open fds of the process. */
+int fz_fd_count(void);
+/* Fd-leak check around one input: the count at the end must equal the
+ * count at the start (persistent harness fds are opened before begin). */
+extern int fz_fds_at_start;
+void fz_fd_check_begin(void);
+void fz_fd_check_end(const char *target);
+
+/* ---- the watch table (what an event loop would hold) ---- */
+void fz_set_watch(VuDev *dev, int fd, int condition, vu_watch_cb cb, void *data);
+void fz_remove_watch(VuDev *dev, int fd);
+/* Call the callback of every watched fd that poll() reports ready. */
+void fz_run_watches(VuDev *dev);
+/* Abort when a watch is left over (vu_deinit must remove every one). */
+void fz_watches_check_empty(void);
+void fz_watches_clear(void);
+
+/* Panic callback: checks that the device is marked broken. */
+void fz_panic(VuDev *dev, const char *reason);
+extern unsigned fz_panics;
+
+/* True when [p, p+len) lies inside one mapped guest region of dev. */
+bool fz_in_guest(const VuDev *dev, const void *p, uint64_t len);
+/* Host pointer of [gpa, gpa+len) computed from dev->regions, or NULL. */
+void *fz_guest_ptr(const VuDev *dev, uint64_t gpa, uint64_t len);
+
+/* ---- ring operations ---- */
+
+#define FZ_MAX_OUT 1024 /* outstanding elements per queue */
+
+struct fz_queue {
+    VuVirtqElement *out[FZ_MAX_OUT]; /* popped, not yet returned, pop order */
+    unsigned n;
+    bool used_tainted; /* the guest (we) wrote over used->idx */
+};
+
+struct fz_rings {
+    VuDev *dev;
+    struct fz_queue *q; /* dev->max_queues entries */
+    unsigned nq;
+    /* Signal a kick on queue qidx (dispatch: eventfd + watches). */
+    void (*kick)(struct fz_rings *r, unsigned qidx);
+    /* Extra work around each op (dispatch: queue acks, drain the backend
+     * channel). */
+    void (*before_op)(struct fz_rings *r, unsigned op, unsigned qidx);
+    void (*after_op)(struct fz_rings *r);
+    /* Called after each push of a popped element (moved: used idx delta). */
+    void (*after_push)(struct fz_rings *r, unsigned qidx, const VuVirtqElement *e,
+                       unsigned len, unsigned moved);
+    unsigned ops_run;
+};
+
+void fz_rings_init(struct fz_rings *r, VuDev *dev);
+/* Free every outstanding element (call before vu_deinit). */
+void fz_rings_fini(struct fz_rings *r);
+/* Interpret ring operations until t is exhausted. */
+void fz_rings_run(struct fz_rings *r, struct tlv *t);
+/* The device side of a kick: pop everything, push it back, notify. */
+void fz_rings_service(struct fz_rings *r, unsigned qidx);
+/* Check the invariants of every queue that are checkable at rest. */
+void fz_rings_check(struct fz_rings *r);
+
+/* Ring-operation codes (one byte each, taken modulo FZ_OP_MAX). */
+enum fz_op {
+    FZ_OP_POP = 0,         /* u8 q */
+    FZ_OP_PUSH = 1,        /* u8 q, u8 which, u32 len */
+    FZ_OP_FILL = 2,        /* u8 q, u8 which, u32 len, u8 idx */
+    FZ_OP_FLUSH = 3,       /* u8 q, u8 num */
+    FZ_OP_REWIND = 4,      /* u8 q, u8 num */
+    FZ_OP_UNPOP = 5,       /* u8 q */
+    FZ_OP_AVAIL_BYTES = 6, /* u8 q, u32 max_in, u32 max_out */
+    FZ_OP_NOTIFY = 7,      /* u8 q */
+    FZ_OP_SET_NOTIF = 8,   /* u8 q, u8 enable */
+    FZ_OP_EMPTY = 9,       /* u8 q */
+    FZ_OP_DESC = 10,       /* u8 q, u16 i, u64 addr, u32 len, u16 flags, u16 next */
+    FZ_OP_AVAIL_PUT = 11,  /* u8 q, u16 head */
+    FZ_OP_AVAIL_IDX = 12,  /* u8 q, u16 idx */
+    FZ_OP_USED_EVENT = 13, /* u8 q, u16 value */
+    FZ_OP_CHAIN = 14,      /* u8 q, u16 head, u8 n, u8 wmask, u16 seglen, u64 gpa */
+    FZ_OP_INDIRECT = 15,   /* u8 q, u16 head, u8 n, u8 wmask, u16 seglen, u64 table, u64 gpa */
+    FZ_OP_GUEST_WRITE = 16,/* u64 gpa, u8 len, len bytes */
+    FZ_OP_KICK = 17,       /* u8 q */
+    FZ_OP_FAKE_PUSH = 18,  /* u8 q, u32 index, u32 len */
+    FZ_OP_CONFIG_CHANGE = 19, /* (none) */
+    FZ_OP_NOTIFY_SYNC = 20,/* u8 q */
+    FZ_OP_AVAIL_FLAGS = 21,/* u8 q, u16 flags */
+    FZ_OP_MAX
+};
+
+#endif /* FUZZ_COMMON_H */
