@@ -267,6 +267,34 @@ static void test_no_merge_drop(void)
     expect_frame(&sw[1], small, mac_b, mac_a, 40);
 }
 
+/* A RARP for C's guest goes to the other ports, and the switch learns
+ * where that MAC lives. */
+static void test_switch_rarp(void)
+{
+    uint16_t h0 = post_rx(&sw[0], 2048), h1 = post_rx(&sw[1], 2048), h2;
+    uint64_t mac = 0;
+    uint8_t *buf;
+
+    memcpy(&mac, mac_x, 6);
+    post_rx(&sw[2], 2048);
+    fe_set(&sw[2].fe, VHOST_USER_SEND_RARP, &mac, sizeof(mac), NULL, 0);
+    EXPECT_TRUE(live_wait_used(&sw[0].rx, ++sw[0].rx_used));
+    EXPECT_TRUE(live_wait_used(&sw[1].rx, ++sw[1].rx_used));
+    buf = (uint8_t *)gpa(&sw[0], RX_GPA(h0), 128) + HDR_LEN;
+    EXPECT_EQ(buf[12] << 8 | buf[13], 0x8035);
+    EXPECT_MEMEQ(buf + 6, mac_x, 6);
+    buf = (uint8_t *)gpa(&sw[1], RX_GPA(h1), 128) + HDR_LEN;
+    EXPECT_EQ(buf[12] << 8 | buf[13], 0x8035);
+    EXPECT_TRUE(live_used_stays(&sw[2].rx, sw[2].rx_used));
+    /* Traffic for that MAC now goes to C alone (A has a spare buffer). */
+    post_rx(&sw[0], 2048);
+    send_frame(&sw[1], mac_x, mac_b, 64);
+    EXPECT_TRUE(live_wait_used(&sw[2].rx, (uint16_t)(sw[2].rx_used + 1)));
+    h2 = (uint16_t)live_used(&sw[2].rx, sw[2].rx_used).id;
+    expect_frame(&sw[2], h2, mac_x, mac_b, 64);
+    EXPECT_TRUE(live_used_stays(&sw[0].rx, sw[0].rx_used));
+}
+
 /* B leaves: its MAC is forgotten; a new B gets a fresh device. */
 static void test_port_comes_back(void)
 {
@@ -275,8 +303,8 @@ static void test_port_comes_back(void)
     fe_destroy(&sw[1].fe);
     usleep(100 * 1000);                   /* let the switch see the hang-up */
     send_frame(&sw[0], mac_b, mac_a, 60); /* unknown again: C gets it */
-    EXPECT_TRUE(live_wait_used(&sw[2].rx, 2));
-    h2 = live_used(&sw[2].rx, 1).id;
+    EXPECT_TRUE(live_wait_used(&sw[2].rx, (uint16_t)(sw[2].rx_used + 1)));
+    h2 = (uint16_t)live_used(&sw[2].rx, sw[2].rx_used).id;
     expect_frame(&sw[2], h2, mac_b, mac_a, 60);
     port_connect(&sw[1], sw_sock[1], false);
     h1 = post_rx(&sw[1], 2048);
@@ -302,6 +330,7 @@ static void run_switch(void)
     }
     RUN_TEST(test_flood_then_learn);
     RUN_TEST(test_no_merge_drop);
+    RUN_TEST(test_switch_rarp);
     RUN_TEST(test_port_comes_back);
     for (i = 0; i < 3; i++) {
         fe_destroy(&sw[i].fe);
