@@ -5,6 +5,8 @@
 
 #include <endian.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -19,6 +21,31 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* LIVE_WRAPPER="valgrind --error-exitcode=99 ..." runs the backend under
+ * a tool: its words go in front of argv. */
+static void exec_backend(char *const argv[])
+{
+    char *words[32], *full[64], *wrapper = getenv("LIVE_WRAPPER");
+    unsigned int n = 0, i;
+
+    if (wrapper && *wrapper) {
+        wrapper = strdup(wrapper);
+        for (char *w = strtok(wrapper, " "); w && n < 32;
+             w = strtok(NULL, " ")) {
+            words[n++] = w;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        full[i] = words[i];
+    }
+    for (i = 0; argv[i] && n + i < 63; i++) {
+        full[n + i] = argv[i];
+    }
+    full[n + i] = NULL;
+    execvp(full[0], full);
+    _exit(127);
+}
+
 pid_t live_spawn(char *const argv[], const char *socket_path)
 {
     struct stat st;
@@ -30,10 +57,9 @@ pid_t live_spawn(char *const argv[], const char *socket_path)
     pid = fork();
     EXPECT_SUCCESS(pid);
     if (pid == 0) {
-        execv(argv[0], argv);
-        _exit(127);
+        exec_backend(argv);
     }
-    for (i = 0; i < 200; i++) {
+    for (i = 0; i < 1000; i++) {
         if (stat(socket_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
             return pid;
         }
@@ -54,8 +80,7 @@ pid_t live_spawn_with_fd(char *const argv[], int fd)
         if (dup2(fd, 3) != 3) {
             _exit(126);
         }
-        execv(argv[0], argv);
-        _exit(127);
+        exec_backend(argv);
     }
     return pid;
 }
@@ -64,7 +89,7 @@ void live_wait_exit(pid_t pid)
 {
     int status = 0, i;
 
-    for (i = 0; i < 500; i++) {
+    for (i = 0; i < 1000; i++) {
         if (waitpid(pid, &status, WNOHANG) == pid) {
             EXPECT_TRUE(WIFEXITED(status));
             EXPECT_EQ(WEXITSTATUS(status), 0);
@@ -73,7 +98,7 @@ void live_wait_exit(pid_t pid)
         sleep_ms(10);
     }
     kill(pid, SIGKILL);
-    VU_TEST_FAIL("backend still running after 5 s");
+    VU_TEST_FAIL("backend still running after 10 s");
 }
 
 void live_stop(pid_t pid, int sig)

@@ -15,9 +15,9 @@
 pid_t live_spawn(char *const argv[], const char *socket_path);
 /* Start argv[0] with fd inherited as descriptor 3 (for --fd 3). */
 pid_t live_spawn_with_fd(char *const argv[], int fd);
-/* Expect the backend to exit by itself with status 0 within 5 s. */
+/* Expect the backend to exit by itself with status 0 within 10 s. */
 void live_wait_exit(pid_t pid);
-/* Send sig and expect a clean exit (status 0) within 5 s. */
+/* Send sig and expect a clean exit (status 0) within 10 s. */
 void live_stop(pid_t pid, int sig);
 
 /* Connect a frontend to path (fails the test if it cannot). */
