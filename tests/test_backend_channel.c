@@ -278,6 +278,18 @@ static void test_host_notifier_needs_features(void)
     expect_channel_silent(&c);
     EXPECT_FALSE(c.s.td.dev.broken);
     channel_close(&c);
+    /* BACKEND_SEND_FD alone is not enough: HOST_NOTIFIER too. */
+    channel_open(&c, P(REPLY_ACK) | P(BACKEND_REQ) | P(BACKEND_SEND_FD));
+    EXPECT_FALSE(vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1,
+                                            0, 0));
+    expect_channel_silent(&c);
+    channel_close(&c);
+    /* ...and HOST_NOTIFIER alone neither. */
+    channel_open(&c, P(REPLY_ACK) | P(BACKEND_REQ) | P(HOST_NOTIFIER));
+    EXPECT_FALSE(vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1,
+                                            0, 0));
+    expect_channel_silent(&c);
+    channel_close(&c);
 }
 
 /* ---- vu_config_change_msg ---- */

@@ -141,86 +141,161 @@ static void test_get_inflight_fd_bad(void)
     refuse_get_inflight(MAX_Q, 0x8000);
 }
 
-/* Reconnect with an inflight area whose contents are garbage: whatever the
- * library resubmits must be bounded by the queue size and lie in the ring. */
-static void corrupt_inflight_once(void (*corrupt)(VuVirtqInflight *q))
+/* A session with memory, an inflight area prepared by `fill`, and queue 0
+ * placed with valid descriptors everywhere; returns the SET_VRING_KICK ack. */
+static uint64_t kick_with_inflight(struct vu_session *s,
+                                   void (*fill)(VuVirtqInflight *q))
 {
-    struct vu_session s;
     VhostUserInflight got;
+    struct fe_msg m;
 
-    sess_open(&s, MAX_Q, ALL_PROTO);
-    sess_memory(&s);
-    int fd = fe_get_inflight_fd(&s.fe, MAX_Q, QSIZE, &got);
+    sess_open(s, MAX_Q, ALL_PROTO);
+    sess_memory(s);
+    int fd = fe_get_inflight_fd(&s->fe, MAX_Q, QSIZE, &got);
     uint8_t *area = mmap(NULL, got.mmap_size, PROT_READ | PROT_WRITE,
                          MAP_SHARED, fd, 0);
     EXPECT_TRUE(area != MAP_FAILED);
-    corrupt((VuVirtqInflight *)area);
-    fe_set_inflight_fd(&s.fe, &got, fd);
-    /* Valid descriptors everywhere, so only the inflight data is wrong. */
-    fe_ring_place(&s.fe, &s.rings[0], SESS_RING_GPA(0), QSIZE);
+    fill((VuVirtqInflight *)area);
+    munmap(area, got.mmap_size);
+    fe_set_inflight_fd(&s->fe, &got, fd);
+    close(fd);
+    fe_ring_place(&s->fe, &s->rings[0], SESS_RING_GPA(0), QSIZE);
     for (unsigned i = 0; i < QSIZE; i++) {
-        s.rings[0].desc[i].addr = htole64(0x80000 + i * 64ull);
-        s.rings[0].desc[i].len = htole32(64);
+        s->rings[0].desc[i].addr = htole64(0x80000 + i * 64ull);
+        s->rings[0].desc[i].len = htole32(64);
     }
-    fe_ring_setup(&s.fe, 0, &s.rings[0]);
+    fe_ring_setup(&s->fe, 0, &s->rings[0]);
     uint64_t v = 0;
-    int kick = fe_kick_fd(&s.fe, 0);
-    EXPECT_TRUE(fe_call(&s.fe, VHOST_USER_SET_VRING_KICK, FE_ACK, &v, 8, &kick,
-                        1));
-    struct fe_msg m;
-    fe_expect_reply(&s.fe, VHOST_USER_SET_VRING_KICK, 8, &m);
+    int kick = fe_kick_fd(&s->fe, 0);
+    EXPECT_TRUE(fe_call(&s->fe, VHOST_USER_SET_VRING_KICK, FE_ACK, &v, 8,
+                        &kick, 1));
+    fe_expect_reply(&s->fe, VHOST_USER_SET_VRING_KICK, 8, &m);
+    return m.payload.u64;
+}
+
+/* Whatever is popped is bounded by the queue size and lies in the ring. */
+static unsigned pop_all(struct vu_session *s, unsigned *first_heads)
+{
     unsigned popped = 0;
     VuVirtqElement *e;
-    while ((e = vu_queue_pop(&s.td.dev, &s.td.dev.vq[0], sizeof(*e)))) {
+
+    while ((e = vu_queue_pop(&s->td.dev, &s->td.dev.vq[0], sizeof(*e)))) {
         EXPECT_LT(e->index, QSIZE);
+        if (first_heads && popped < 2) {
+            first_heads[popped] = e->index;
+        }
         free(e);
         EXPECT_LE(++popped, QSIZE);
     }
-    munmap(area, got.mmap_size);
-    close(fd);
+    return popped;
+}
+
+/* Inconsistent contents: SET_VRING_KICK is refused, nothing resubmitted. */
+static void corrupt_inflight_refused(void (*corrupt)(VuVirtqInflight *q))
+{
+    struct vu_session s;
+
+    EXPECT_NE(kick_with_inflight(&s, corrupt), 0);
+    EXPECT_FALSE(vu_queue_started(&s.td.dev, &s.td.dev.vq[0]));
+    EXPECT_EQ(s.td.dev.vq[0].resubmit_num, 0);
+    EXPECT_EQ(pop_all(&s, NULL), 0);
     sess_close(&s);
 }
 
-static void corrupt_desc_num(VuVirtqInflight *q)
+static void inflight_heads(VuVirtqInflight *q, uint16_t used_idx)
 {
     q->version = 1;
-    q->desc_num = 4096; /* not the queue size */
+    q->desc_num = QSIZE;
+    q->used_idx = used_idx;
     for (unsigned i = 0; i < QSIZE; i++) {
         q->desc[i].inflight = 1;
         q->desc[i].counter = i + 1;
     }
 }
 
-static void corrupt_all_inflight(VuVirtqInflight *q)
+static void corrupt_desc_num(VuVirtqInflight *q)
 {
-    q->version = 1;
-    q->desc_num = QSIZE;
-    q->last_batch_head = 0xffff; /* out of range */
-    q->used_idx = 0x1234;
-    for (unsigned i = 0; i < QSIZE; i++) {
-        q->desc[i].inflight = 0xff;
-        q->desc[i].next = 0xffff;
-        q->desc[i].counter = ~0ull - i;
-    }
+    inflight_heads(q, 0);
+    q->desc_num = 4096; /* not the queue size */
 }
 
-static void corrupt_batch_loop(VuVirtqInflight *q)
+static void corrupt_version(VuVirtqInflight *q)
 {
-    q->version = 1;
-    q->desc_num = QSIZE;
+    inflight_heads(q, 0);
+    q->version = 7;
+}
+
+static void corrupt_used_idx_far(VuVirtqInflight *q)
+{
+    inflight_heads(q, 0x1234); /* the used ring says 0: 0xedcc behind */
+}
+
+static void corrupt_batch_head(VuVirtqInflight *q)
+{
+    inflight_heads(q, 0xffff); /* one completion to settle... */
+    q->last_batch_head = 0xffff; /* ...from a head outside the queue */
+}
+
+static void corrupt_batch_next(VuVirtqInflight *q)
+{
+    inflight_heads(q, 0xfffe); /* two completions to settle */
     q->last_batch_head = 3;
-    for (unsigned i = 0; i < QSIZE; i++) {
-        q->desc[i].inflight = 1;
-        q->desc[i].next = 3; /* the batch list loops on itself */
-        q->desc[i].counter = 7;
-    }
+    q->desc[3].next = 0x8000; /* the second one is outside the queue */
 }
 
 static void test_inflight_corrupt_contents(void)
 {
-    corrupt_inflight_once(corrupt_desc_num);
-    corrupt_inflight_once(corrupt_all_inflight);
-    corrupt_inflight_once(corrupt_batch_loop);
+    corrupt_inflight_refused(corrupt_desc_num);
+    corrupt_inflight_refused(corrupt_version);
+    corrupt_inflight_refused(corrupt_used_idx_far);
+    corrupt_inflight_refused(corrupt_batch_head);
+    corrupt_inflight_refused(corrupt_batch_next);
+}
+
+/* Odd but consistent contents: accepted, and resubmission stays bounded. */
+static void every_head_twice(VuVirtqInflight *q)
+{
+    inflight_heads(q, 0);
+    q->last_batch_head = 3;
+    for (unsigned i = 0; i < QSIZE; i++) {
+        q->desc[i].inflight = 0xff; /* any non-zero byte */
+        q->desc[i].next = 3;        /* the batch list loops (unused) */
+        q->desc[i].counter = 7;     /* every counter equal */
+    }
+}
+
+static void test_inflight_odd_contents_bounded(void)
+{
+    struct vu_session s;
+
+    EXPECT_EQ(kick_with_inflight(&s, every_head_twice), 0);
+    EXPECT_EQ(pop_all(&s, NULL), QSIZE);
+    sess_close(&s);
+}
+
+/* A genuine reconnect: two heads in flight are handed out again first,
+ * oldest (lowest counter) first. */
+static void two_in_flight(VuVirtqInflight *q)
+{
+    q->version = 1;
+    q->desc_num = QSIZE;
+    q->desc[9].inflight = 1;
+    q->desc[9].counter = 5;
+    q->desc[4].inflight = 1;
+    q->desc[4].counter = 3;
+}
+
+static void test_inflight_resubmits_after_reconnect(void)
+{
+    struct vu_session s;
+    unsigned heads[2] = { 0, 0 };
+
+    EXPECT_EQ(kick_with_inflight(&s, two_in_flight), 0);
+    EXPECT_EQ(s.td.dev.vq[0].resubmit_num, 2);
+    EXPECT_EQ(pop_all(&s, heads), 2);
+    EXPECT_EQ(heads[0], 4);
+    EXPECT_EQ(heads[1], 9);
+    sess_close(&s);
 }
 
 /* ---- row "config space" ---- */
@@ -515,12 +590,32 @@ static void test_repeat_log_base(void)
     close(fd);
 }
 
+/* SET_LOG_FD again and again: each replaces (closes) the previous one. */
+static void test_repeat_log_fd(void)
+{
+    struct vu_session s;
+    int efd = new_eventfd();
+
+    sess_open(&s, MAX_Q, ALL_PROTO);
+    fe_set(&s.fe, VHOST_USER_SET_LOG_FD, NULL, 0, &efd, 1);
+    EXPECT_TRUE(s.td.dev.log_call_fd >= 0);
+    int fds = test_open_fd_count();
+    for (int i = 0; i < 500; i++) {
+        fe_set(&s.fe, VHOST_USER_SET_LOG_FD, NULL, 0, &efd, 1);
+    }
+    EXPECT_EQ(test_open_fd_count(), fds);
+    sess_close(&s);
+    close(efd);
+}
+
 int main(void)
 {
     alarm(240);
     RUN_TEST(test_set_inflight_fd_bad);
     RUN_TEST(test_get_inflight_fd_bad);
     RUN_TEST(test_inflight_corrupt_contents);
+    RUN_TEST(test_inflight_odd_contents_bounded);
+    RUN_TEST(test_inflight_resubmits_after_reconnect);
     RUN_TEST(test_config_space);
     RUN_TEST(test_config_space_full);
     RUN_TEST(test_ungated_requests);
@@ -531,5 +626,6 @@ int main(void)
     RUN_TEST(test_repeat_vring_fds_and_tables);
     RUN_TEST(test_repeat_add_rem_mem_reg);
     RUN_TEST(test_repeat_log_base);
+    RUN_TEST(test_repeat_log_fd);
     END_TESTS();
 }

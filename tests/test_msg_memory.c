@@ -179,6 +179,60 @@ static void test_overlap_with_added_region(void)
     sess_close(&s);
 }
 
+/* A table refused at its second region leaves no mapping of its first. */
+static int count_maps(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    int n = 0;
+    int c;
+
+    EXPECT_NOT_NULL(f);
+    while ((c = fgetc(f)) != EOF) {
+        n += c == '\n';
+    }
+    fclose(f);
+    return n;
+}
+
+static void test_refused_table_maps_nothing(void)
+{
+    struct vu_session s;
+    VhostUserMemory mem = { .nregions = 2 };
+
+    sess_open(&s, MAX_Q, PROTO);
+    add_second_region(&s);
+    int fds[2] = { s.fe.regions[0].fd, s.fe.regions[1].fd };
+    mem.regions[0] = fe_region_wire(&s.fe, 0);
+    mem.regions[1] = fe_region_wire(&s.fe, 1);
+    mem.regions[1].memory_size = 64 * MIB; /* larger than its file */
+    int maps = count_maps();
+    for (int i = 0; i < 50; i++) {
+        refuse_table(&s, &mem, 2, fds, 2);
+    }
+    EXPECT_LE(count_maps(), maps + 1);
+    expect_table_intact(&s, 0);
+    sess_close(&s);
+}
+
+/* REM_MEM_REG must name an existing region exactly. */
+static void test_rem_mem_reg_unknown(void)
+{
+    struct vu_session s;
+
+    sess_open(&s, MAX_Q, PROTO);
+    fe_add_mem_reg(&s.fe, 0);
+    VhostUserMemRegMsg m = { .region = fe_region_wire(&s.fe, 0) };
+    m.region.memory_size /= 2; /* a part of it */
+    fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_REM_MEM_REG, FE_ACK, &m,
+                      sizeof(m), NULL, 0);
+    m.region = fe_region_wire(&s.fe, 0);
+    m.region.guest_phys_addr += MIB; /* nowhere */
+    fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_REM_MEM_REG, FE_ACK, &m,
+                      sizeof(m), NULL, 0);
+    expect_table_intact(&s, 1);
+    sess_close(&s);
+}
+
 /* ---- row "fd smaller than region, or shrunk later" ---- */
 
 static void test_fd_smaller_than_region(void)
@@ -404,6 +458,8 @@ int main(void)
     RUN_TEST(test_region_arithmetic);
     RUN_TEST(test_overlap_in_one_table);
     RUN_TEST(test_overlap_with_added_region);
+    RUN_TEST(test_refused_table_maps_nothing);
+    RUN_TEST(test_rem_mem_reg_unknown);
     RUN_TEST(test_fd_smaller_than_region);
     RUN_TEST(test_region_cannot_shrink_later);
     RUN_TEST(test_rings_follow_new_table);

@@ -57,6 +57,9 @@ static void test_short_header_then_eof(void)
     EXPECT_FALSE(fe_dispatch(&s.fe));
     EXPECT_EQ(test_open_fd_count(), before);
     EXPECT_EQ(tdev_count(&s.td, TDEV_SET_FEATURES), set_features);
+    /* Unlike a clean disconnect, a cut message is reported. */
+    EXPECT_TRUE(s.td.dev.broken);
+    EXPECT_EQ(tdev_count(&s.td, TDEV_PANIC), 1);
     close(efd);
     sess_close(&s);
 }
@@ -385,6 +388,25 @@ static void test_policy_refusal_without_ack_breaks(void)
     sess_close(&s);
 }
 
+/* SET_FEATURES may only carry bits that were offered, and VERSION_1. */
+static void test_policy_features_offered(void)
+{
+    struct vu_session s;
+
+    sess_open(&s, MAX_Q, ALL_PROTO);
+    uint64_t good = s.td.dev.features;
+    uint64_t unoffered = good | (1ULL << 55);
+    uint64_t legacy = good & ~(1ULL << VIRTIO_F_VERSION_1);
+    unsigned calls = tdev_count(&s.td, TDEV_SET_FEATURES);
+    fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_SET_FEATURES, FE_ACK,
+                      &unoffered, 8, NULL, 0);
+    fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_SET_FEATURES, FE_ACK,
+                      &legacy, 8, NULL, 0);
+    EXPECT_EQ(s.td.dev.features, good);
+    EXPECT_EQ(tdev_count(&s.td, TDEV_SET_FEATURES), calls);
+    sess_close(&s);
+}
+
 /* Every request name is printable: the original returns NULL for holes. */
 static void test_policy_request_names(void)
 {
@@ -412,6 +434,7 @@ int main(void)
     RUN_TEST(test_policy_need_reply);
     RUN_TEST(test_policy_refusal_acks_one);
     RUN_TEST(test_policy_refusal_without_ack_breaks);
+    RUN_TEST(test_policy_features_offered);
     RUN_TEST(test_policy_request_names);
     END_TESTS();
 }

@@ -141,6 +141,18 @@ static void test_queue_index_without_ack(void)
                  NULL, 0);
 }
 
+/* Ring indices are 16 bits: a larger SET_VRING_BASE is malformed. */
+static void test_vring_base_16_bits(void)
+{
+    const uint32_t bad[] = { 0x10000, 0x12345, 0xffffffffu };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct vhost_vring_state st = { .index = 0, .num = bad[i] };
+        refuse_vring(FE_REFUSED_ACK, VHOST_USER_SET_VRING_BASE, &st,
+                     sizeof(st), NULL, 0);
+    }
+}
+
 /* SET_VRING_ENABLE takes 0 or 1; anything else is a malformed message. */
 static void test_vring_enable_values(void)
 {
@@ -349,6 +361,7 @@ int main(void)
     RUN_TEST(test_queue_index_vring_fds);
     RUN_TEST(test_queue_index_without_ack);
     RUN_TEST(test_vring_enable_values);
+    RUN_TEST(test_vring_base_16_bits);
     RUN_TEST(test_nofd_vs_fds);
     RUN_TEST(test_nofd_accepted);
     RUN_TEST(test_queue_size);
