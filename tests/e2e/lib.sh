@@ -71,15 +71,22 @@ e2e_need() { # e2e_need TOOL [PACKAGE]
     command -v "$1" >/dev/null 2>&1 || e2e_skip "'$1' not found (apt-get install ${2:-$1})"
 }
 
+e2e_children() { # PID: its direct children (from /proc; procps may be absent)
+    cat /proc/"$1"/task/*/children 2>/dev/null
+}
+
 e2e_kill() { # e2e_kill PID: TERM, then KILL after 3 s; waits for it
-    local pid=$1 i
+    local pid=$1 i kids
     kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    # A wrapper that forks (strace) would leave its child running: signal the children first.
+    kids=$(e2e_children "$pid")
+    [ -n "$kids" ] && kill -TERM $kids 2>/dev/null
     kill -TERM "$pid" 2>/dev/null
     for i in $(seq 30); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    kill -KILL "$pid" 2>/dev/null
+    kill -KILL "$pid" $kids 2>/dev/null
     wait "$pid" 2>/dev/null
     return 0
 }
@@ -91,6 +98,8 @@ e2e_cleanup() {
         pid=${E2E_PIDS[$i]}
         e2e_kill "$pid"
     done
+    # testpmd's runtime directories (file prefixes end in this script's pid)
+    rm -rf /var/run/dpdk/e2e-*-$$ "${XDG_RUNTIME_DIR:-/nonexistent}"/dpdk/e2e-*-$$ 2>/dev/null
     if [ "$rc" != 0 ] && [ "$rc" != 77 ] || [ "${E2E_KEEP_LOGS:-}" = 1 ]; then
         e2e_dump_logs
         echo "E2E ${E2E_NAME:-?}: FAILED after $(e2e_now)s (rc=$rc); logs in $E2E_WORK" >&2
@@ -154,7 +163,7 @@ e2e_alive() { kill -0 "${E2E_PID[$1]}" 2>/dev/null; }
 e2e_stop() {
     local pid=${E2E_PID[$1]}
     if [ "${2:-TERM}" = KILL ]; then
-        kill -KILL "$pid" 2>/dev/null
+        kill -KILL $(e2e_children "$pid") "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     else
         e2e_kill "$pid"
