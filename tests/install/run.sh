@@ -66,6 +66,7 @@ stray=$(cd "$incdir" && ls | grep -vx -e libvhost-user.h -e vhost-user-ext.h || 
 echo "   headers, $soname, static library, pkg-config and CMake files present"
 
 step "pkg-config"
+pkg-config --validate libvhost-user || vu_fail "libvhost-user.pc does not validate"
 [ "$(pkg-config --modversion libvhost-user)" = "$version" ] ||
     vu_fail "pkg-config version $(pkg-config --modversion libvhost-user) != $version"
 read -r -a pc_cflags <<<"$(pkg-config --cflags libvhost-user)"
