@@ -49,23 +49,30 @@ static int blk_process_msg(VuDev *dev, VhostUserMsg *msg, int *do_reply)
     return 0;
 }
 
-/* Drain the queue: every request completes synchronously. */
+/* Requests handled per turn: a guest that keeps its queue full must not
+ * keep the other queues, the control socket and signals waiting. */
+#define BLK_BUDGET 64
+
+/* Every request completes synchronously. */
 static void blk_handle_kick(VuDev *dev, int qidx)
 {
     struct blk_device *blk = blk_from_dev(dev);
     VuVirtq *vq = vu_get_queue(dev, qidx);
-    VuVirtqElement *elem;
-    bool completed = false;
+    VuVirtqElement *elem = NULL;
+    unsigned int done = 0;
     uint32_t len;
 
-    while ((elem = vu_queue_pop(dev, vq, sizeof(*elem)))) {
+    while (done < BLK_BUDGET && (elem = vu_queue_pop(dev, vq, sizeof(*elem)))) {
         len = blk_request_process(&blk->store, blk->id, elem);
         vu_queue_push(dev, vq, elem, len);
         free(elem);
-        completed = true;
+        done++;
     }
-    if (completed) {
+    if (done) {
         vu_queue_notify(dev, vq);
+    }
+    if (done == BLK_BUDGET) {
+        vu_session_yield(&blk->session, qidx, blk_handle_kick);
     }
 }
 
@@ -118,16 +125,19 @@ static const struct vu_session_ops blk_session_ops = {
     .disconnected = blk_disconnected,
 };
 
-void blk_device_init(struct blk_device *blk, struct ev_loop *loop,
-                     uint16_t num_queues, const char *serial)
+int blk_device_init(struct blk_device *blk, struct ev_loop *loop,
+                    uint16_t num_queues, const char *serial)
 {
     size_t n = strlen(serial);
 
-    vu_session_init(&blk->session, loop, "vhost-user-blk", num_queues,
-                    &blk_iface, &blk_session_ops, blk);
+    if (vu_session_init(&blk->session, loop, "vhost-user-blk", num_queues,
+                        &blk_iface, &blk_session_ops, blk) < 0) {
+        return -1;
+    }
     blk->num_queues = num_queues;
     /* GET_ID answers at most 20 bytes, NUL padded, not NUL terminated. */
     memset(blk->id, 0, sizeof(blk->id));
     memcpy(blk->id, serial, n < sizeof(blk->id) ? n : sizeof(blk->id));
     blk_config_build(&blk->config, &blk->store, num_queues);
+    return 0;
 }

@@ -18,8 +18,9 @@ struct blk_device {
     char id[VIRTIO_BLK_ID_BYTES]; /* serial number answered to GET_ID */
 };
 
-/* The store must be open.  The session is set up but not yet listening. */
-void blk_device_init(struct blk_device *blk, struct ev_loop *loop,
-                     uint16_t num_queues, const char *serial);
+/* The store must be open.  The session is set up but not yet listening.
+ * 0, or -1 when out of memory. */
+int blk_device_init(struct blk_device *blk, struct ev_loop *loop,
+                    uint16_t num_queues, const char *serial);
 
 #endif /* EXAMPLES_BLK_DEVICE_H */

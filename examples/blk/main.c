@@ -240,10 +240,12 @@ static int run(const struct blk_options *o)
         blk_store_close(&blk.store);
         return EXIT_FAILURE;
     }
-    blk_device_init(&blk, &loop, o->num_queues,
-                    serial_of(o, path_copy, sizeof(path_copy)));
+    rc = blk_device_init(&blk, &loop, o->num_queues,
+                         serial_of(o, path_copy, sizeof(path_copy)));
     ev_loop_set_idle_hook(&loop, on_idle, &blk);
-    rc = start_listening(&blk, o);
+    if (rc == 0) {
+        rc = start_listening(&blk, o);
+    }
     if (rc == 0) {
         rc = ev_loop_run(&loop);
     }

@@ -176,6 +176,9 @@ void ev_loop_fini(struct ev_loop *loop)
         close(loop->epfd);
     }
     free(loop->watch);
+    free(loop->deferred);
+    loop->deferred = NULL;
+    loop->ndeferred = loop->deferred_cap = 0;
     loop->watch = NULL;
     loop->nwatch = 0;
     loop->sigfd = loop->epfd = -1;
@@ -197,6 +200,51 @@ static void dispatch_one(struct ev_loop *loop, const struct epoll_event *ev)
     w->handler(fd, epoll_to_events(ev->events), w->opaque);
 }
 
+int ev_defer(struct ev_loop *loop, ev_deferred_fn fn, void *opaque)
+{
+    struct ev_deferred *d;
+    unsigned int i, cap;
+
+    for (i = 0; i < loop->ndeferred; i++) {
+        if (loop->deferred[i].fn == fn && loop->deferred[i].opaque == opaque) {
+            return 0;
+        }
+    }
+    if (loop->ndeferred == loop->deferred_cap) {
+        cap = loop->deferred_cap ? 2 * loop->deferred_cap : 16;
+        d = realloc(loop->deferred, cap * sizeof(*d));
+        if (!d) {
+            return -ENOMEM;
+        }
+        loop->deferred = d;
+        loop->deferred_cap = cap;
+    }
+    loop->deferred[loop->ndeferred++] = (struct ev_deferred){ fn, opaque };
+    return 0;
+}
+
+/* Run what was deferred before this call; what they defer waits for the
+ * next round. */
+static void run_deferred(struct ev_loop *loop)
+{
+    unsigned int i, n = loop->ndeferred;
+    struct ev_deferred d;
+
+    if (n == 0) {
+        return;
+    }
+    for (i = 0; i < n && !loop->stop; i++) {
+        d = loop->deferred[i];
+        loop->deferred[i].fn = NULL; /* may be deferred again meanwhile */
+        if (d.fn) {
+            d.fn(d.opaque);
+        }
+    }
+    memmove(loop->deferred, loop->deferred + i,
+            (loop->ndeferred - i) * sizeof(loop->deferred[0]));
+    loop->ndeferred -= i;
+}
+
 int ev_loop_run(struct ev_loop *loop)
 {
     struct epoll_event events[EV_BATCH];
@@ -204,7 +252,7 @@ int ev_loop_run(struct ev_loop *loop)
 
     loop->stop = false;
     while (!loop->stop) {
-        n = epoll_wait(loop->epfd, events, EV_BATCH, -1);
+        n = epoll_wait(loop->epfd, events, EV_BATCH, loop->ndeferred ? 0 : -1);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -214,6 +262,7 @@ int ev_loop_run(struct ev_loop *loop)
         for (i = 0; i < n && !loop->stop; i++) {
             dispatch_one(loop, &events[i]);
         }
+        run_deferred(loop);
         if (loop->idle) {
             loop->idle(loop->idle_opaque);
         }

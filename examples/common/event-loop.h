@@ -15,6 +15,8 @@
 typedef void (*ev_handler)(int fd, int revents, void *opaque);
 /* Called after every batch of events: the safe point to tear things down. */
 typedef void (*ev_idle_hook)(void *opaque);
+/* Work put off until the loop has looked at its fds again. */
+typedef void (*ev_deferred_fn)(void *opaque);
 
 enum {
     EV_IN = 1 << 0,
@@ -26,6 +28,11 @@ enum {
 
 struct ev_watch;
 
+struct ev_deferred {
+    ev_deferred_fn fn; /* NULL once it ran */
+    void *opaque;
+};
+
 struct ev_loop {
     int epfd;
     int sigfd;
@@ -36,6 +43,8 @@ struct ev_loop {
     uint32_t generation; /* tells a stale event from a reused fd */
     ev_idle_hook idle;
     void *idle_opaque;
+    struct ev_deferred *deferred;
+    unsigned int ndeferred, deferred_cap;
 };
 
 /* Blocks SIGINT/SIGTERM and watches them.  0 or -errno. */
@@ -51,6 +60,11 @@ bool ev_watching(const struct ev_loop *loop, int fd);
 
 void ev_loop_set_idle_hook(struct ev_loop *loop, ev_idle_hook hook,
                            void *opaque);
+
+/* Run fn(opaque) after the next poll of the fds (which then does not
+ * block).  Lets a busy handler yield to the other fds and come back.  A
+ * pending identical request is not queued twice.  0 or -ENOMEM. */
+int ev_defer(struct ev_loop *loop, ev_deferred_fn fn, void *opaque);
 
 /* Run until ev_loop_stop or a signal.  0, or -errno on an epoll failure. */
 int ev_loop_run(struct ev_loop *loop);

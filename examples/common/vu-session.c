@@ -27,10 +27,10 @@ bool vu_session_live(const struct vu_session *s)
     return s->connected && !s->hangup && !s->dev.broken;
 }
 
-void vu_session_init(struct vu_session *s, struct ev_loop *loop,
-                     const char *name, uint16_t max_queues,
-                     const VuDevIface *iface, const struct vu_session_ops *ops,
-                     void *owner)
+int vu_session_init(struct vu_session *s, struct ev_loop *loop,
+                    const char *name, uint16_t max_queues,
+                    const VuDevIface *iface, const struct vu_session_ops *ops,
+                    void *owner)
 {
     memset(s, 0, sizeof(*s));
     s->loop = loop;
@@ -40,6 +40,36 @@ void vu_session_init(struct vu_session *s, struct ev_loop *loop,
     s->ops = ops;
     s->owner = owner;
     s->listen_fd = -1;
+    s->resume = calloc(max_queues, sizeof(*s->resume));
+    return s->resume ? 0 : -ENOMEM;
+}
+
+static void resume_queue(void *opaque)
+{
+    struct vu_queue_resume *r = opaque;
+    struct vu_session *s = r->s;
+
+    /* The connection may have changed since: only a running queue goes on. */
+    if (vu_session_live(s) && r->qidx < s->dev.max_queues &&
+        vu_queue_started(&s->dev, vu_get_queue(&s->dev, r->qidx))) {
+        r->handler(&s->dev, r->qidx);
+    }
+}
+
+void vu_session_yield(struct vu_session *s, int qidx,
+                      vu_queue_handler_cb handler)
+{
+    struct vu_queue_resume *r;
+
+    if (qidx < 0 || qidx >= s->max_queues) {
+        return;
+    }
+    r = &s->resume[qidx];
+    *r = (struct vu_queue_resume){ s, qidx, handler };
+    if (ev_defer(s->loop, resume_queue, r) < 0) {
+        /* Out of memory: finish the queue now rather than stall it. */
+        handler(&s->dev, qidx);
+    }
 }
 
 void vu_session_trace_msg(VuDev *dev, const VhostUserMsg *msg)
@@ -283,6 +313,8 @@ void vu_session_close(struct vu_session *s)
     free(s->watch);
     s->watch = NULL;
     s->nwatch = 0;
+    free(s->resume);
+    s->resume = NULL;
     s->finished = true;
 }
 

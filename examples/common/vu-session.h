@@ -30,6 +30,13 @@ struct vu_lib_watch {
     void *data;
 };
 
+/* A queue whose handler yielded and must run again (vu_session_yield). */
+struct vu_queue_resume {
+    struct vu_session *s;
+    int qidx;
+    vu_queue_handler_cb handler;
+};
+
 struct vu_session {
     VuDev dev; /* first, so callbacks find the session from the VuDev */
     struct ev_loop *loop;
@@ -45,12 +52,14 @@ struct vu_session {
     bool finished; /* the only connection is over: nothing to accept */
     struct vu_lib_watch *watch; /* library watches, indexed by fd */
     unsigned int nwatch;
+    struct vu_queue_resume *resume; /* one per queue */
 };
 
-void vu_session_init(struct vu_session *s, struct ev_loop *loop,
-                     const char *name, uint16_t max_queues,
-                     const VuDevIface *iface, const struct vu_session_ops *ops,
-                     void *owner);
+/* 0, or -ENOMEM. */
+int vu_session_init(struct vu_session *s, struct ev_loop *loop,
+                    const char *name, uint16_t max_queues,
+                    const VuDevIface *iface, const struct vu_session_ops *ops,
+                    void *owner);
 
 /* Listen on a new UNIX socket at path (replacing a stale socket there).
  * 0 or -errno; a message is printed on failure. */
@@ -72,6 +81,12 @@ struct vu_session *vu_session_from_dev(VuDev *dev);
 /* With VU_EXAMPLE_TRACE=1 in the environment, print one line per
  * vhost-user message (call it from process_msg) on stderr. */
 void vu_session_trace_msg(VuDev *dev, const VhostUserMsg *msg);
+
+/* A queue handler that stops before the queue is empty (to let other fds
+ * and queues have their turn) calls this: handler(dev, qidx) runs again
+ * once the loop has polled its fds, if the queue is still running. */
+void vu_session_yield(struct vu_session *s, int qidx,
+                      vu_queue_handler_cb handler);
 
 /* True when the device can move data: connected and not broken. */
 bool vu_session_live(const struct vu_session *s);

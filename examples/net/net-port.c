@@ -129,24 +129,31 @@ void net_switch_flush_notifications(struct net_switch *sw)
     }
 }
 
-/* A tx kick: drain the queue, then signal every queue we touched once. */
+/* Frames taken per turn: one busy sender must not starve the other ports,
+ * the control sockets and signals. */
+#define TX_BUDGET 64
+
+/* A tx kick: forward what is queued, then signal every queue touched. */
 static void handle_tx(VuDev *dev, int qidx)
 {
     struct net_port *port = port_from_dev(dev);
     VuVirtq *vq = vu_get_queue(dev, qidx);
-    VuVirtqElement *elem;
-    bool sent = false;
+    VuVirtqElement *elem = NULL;
+    unsigned int sent = 0;
 
-    while ((elem = vu_queue_pop(dev, vq, sizeof(*elem)))) {
+    while (sent < TX_BUDGET && (elem = vu_queue_pop(dev, vq, sizeof(*elem)))) {
         forward(port, (unsigned int)qidx / 2, elem);
         vu_queue_push(dev, vq, elem, 0);
         free(elem);
-        sent = true;
+        sent++;
     }
     if (sent) {
         vu_queue_notify(dev, vq);
     }
     net_switch_flush_notifications(port->sw);
+    if (sent == TX_BUDGET) {
+        vu_session_yield(&port->session, qidx, handle_tx);
+    }
 }
 
 /* ---- SEND_RARP ---------------------------------------------------------- */
@@ -312,11 +319,14 @@ int net_switch_add_port(struct net_switch *sw, const char *path)
     port->sw = sw;
     port->index = sw->nports;
     net_config_build(&port->config, port->index, sw->queue_pairs);
-    vu_session_init(&port->session, sw->loop, "vhost-user-net",
-                    (uint16_t)(2 * sw->queue_pairs), &net_iface, &port_ops,
-                    port);
-    rc = vu_session_listen_path(&port->session, path);
+    rc = vu_session_init(&port->session, sw->loop, "vhost-user-net",
+                         (uint16_t)(2 * sw->queue_pairs), &net_iface, &port_ops,
+                         port);
+    if (rc == 0) {
+        rc = vu_session_listen_path(&port->session, path);
+    }
     if (rc < 0) {
+        vu_session_close(&port->session);
         free(port);
         return rc;
     }

@@ -20,7 +20,7 @@
 
 #define P(x) (1ULL << VHOST_USER_PROTOCOL_F_##x)
 #define BIT(n) (1ULL << (n))
-#define QSIZE 128
+#define QSIZE 256
 #define RAM_SIZE 0x100000ull
 #define RAM_UADDR 0x7f0000000000ull
 #define RING_GPA 0x1000ull
@@ -199,6 +199,28 @@ static void test_bad_requests(void)
               VIRTIO_BLK_S_OK);
 }
 
+/* More requests than the device handles per turn (it yields and comes
+ * back): all complete after a single kick. */
+static void test_burst(void)
+{
+    struct live_seg segs[2] = { { HDR_GPA, 16, false },
+                                { STATUS_GPA, 1, true } };
+    unsigned int i, n = 100;
+
+    put_header(VIRTIO_BLK_T_FLUSH, 0);
+    ring.next_desc = 0; /* everything before is complete */
+    for (i = 0; i < n; i++) {
+        live_post(&ring, segs, 2);
+    }
+    fe_kick(&fe, 0);
+    EXPECT_TRUE(live_wait_used(&ring, (uint16_t)(completed + n)));
+    for (i = 0; i < n; i++) {
+        EXPECT_EQ(live_used(&ring, (uint16_t)(completed + i)).len, 1);
+    }
+    completed = (uint16_t)(completed + n);
+    EXPECT_EQ(*(uint8_t *)gpa(STATUS_GPA, 1), VIRTIO_BLK_S_OK);
+}
+
 /* After the frontend goes, the next connection gets a fresh device. */
 static void test_reconnect(void)
 {
@@ -276,6 +298,7 @@ int main(void)
     RUN_TEST(test_write_then_read);
     RUN_TEST(test_get_id);
     RUN_TEST(test_bad_requests);
+    RUN_TEST(test_burst);
     RUN_TEST(test_reconnect);
 
     live_stop(pid, SIGTERM);

@@ -117,6 +117,45 @@ static void test_errors_and_growth(void)
     close(p[1]);
 }
 
+static int deferred_runs[2];
+
+static void deferred(void *opaque)
+{
+    int which = (int)(intptr_t)opaque;
+
+    deferred_runs[which]++;
+    if (which == 1 && deferred_runs[1] < 3) {
+        EXPECT_EQ(ev_defer(&loop, deferred, opaque), 0); /* again, later */
+    }
+}
+
+static int idle_rounds;
+
+static void count_rounds(void *opaque)
+{
+    (void)opaque;
+    if (++idle_rounds == 3) { /* the last round with deferred work */
+        ev_loop_stop(&loop);
+    }
+}
+
+/* Deferred work runs after the next poll, which does not block while work
+ * is pending (no fd is ready here: a blocking poll would hang the test). */
+static void test_defer(void)
+{
+    EXPECT_EQ(ev_defer(&loop, deferred, (void *)0), 0);
+    EXPECT_EQ(ev_defer(&loop, deferred, (void *)0), 0); /* not twice */
+    EXPECT_EQ(ev_defer(&loop, deferred, (void *)1), 0);
+    ev_loop_set_idle_hook(&loop, count_rounds, NULL);
+    alarm(5);
+    EXPECT_EQ(ev_loop_run(&loop), 0);
+    alarm(0);
+    EXPECT_EQ(deferred_runs[0], 1);
+    EXPECT_EQ(deferred_runs[1], 3); /* re-deferred twice, once per round */
+    EXPECT_EQ(idle_rounds, 3);
+    EXPECT_EQ(loop.ndeferred, 0);
+}
+
 static void test_signal_stops(void)
 {
     ev_loop_set_idle_hook(&loop, NULL, NULL);
@@ -134,6 +173,7 @@ int main(void)
     test_dispatch();
     test_stale_events();
     test_errors_and_growth();
+    test_defer();
     test_signal_stops();
     ev_loop_fini(&loop);
     printf("test-event-loop: all passed\n");

@@ -18,12 +18,12 @@
 
 #define P(x) (1ULL << VHOST_USER_PROTOCOL_F_##x)
 #define BIT(n) (1ULL << (n))
-#define QSIZE 64
+#define QSIZE 128
 #define RAM_SIZE 0x100000ull
 #define RAM_UADDR 0x7f0000000000ull
 #define RING_GPA(q) (0x1000ull + (q)*0x8000ull)
 #define RX_GPA(i) (0x40000ull + (uint64_t)(i)*0x1000ull)
-#define TX_GPA 0x80000ull
+#define TX_GPA 0xc0000ull
 #define HDR_LEN 12 /* virtio_net_hdr_mrg_rxbuf: VERSION_1 is negotiated */
 
 struct port_fe {
@@ -203,6 +203,31 @@ static void test_malformed_tx(void)
     EXPECT_TRUE(live_used_stays(&r.rx, 7));
 }
 
+/* More frames than the switch takes per turn, in one kick: it yields and
+ * comes back until every frame is reflected. */
+static void test_reflect_burst(void)
+{
+    struct live_seg s = { TX_GPA, HDR_LEN + 60, false };
+    uint8_t *buf = gpa(&r, TX_GPA, HDR_LEN + 60);
+    unsigned int i, n = 100;
+
+    memset(buf, 0, HDR_LEN + 60);
+    memcpy(buf + HDR_LEN, mac_b, 6);
+    memcpy(buf + HDR_LEN + 6, mac_a, 6);
+    for (i = 0; i < n; i++) {
+        post_rx(&r, 128);
+    }
+    for (i = 0; i < n; i++) {
+        live_post(&r.tx, &s, 1);
+    }
+    fe_kick(&r.fe, 1);
+    EXPECT_TRUE(live_wait_used(&r.tx, (uint16_t)n));
+    EXPECT_TRUE(live_wait_used(&r.rx, (uint16_t)n));
+    for (i = 0; i < n; i++) {
+        EXPECT_EQ(live_used(&r.rx, (uint16_t)i).len, HDR_LEN + 60);
+    }
+}
+
 static void run_reflect(void)
 {
     char sock[128];
@@ -216,6 +241,9 @@ static void run_reflect(void)
     RUN_TEST(test_reflect_rewind);
     RUN_TEST(test_send_rarp);
     RUN_TEST(test_malformed_tx);
+    fe_destroy(&r.fe);
+    port_connect(&r, sock, true); /* a fresh device on the same port */
+    RUN_TEST(test_reflect_burst);
     fe_destroy(&r.fe);
     live_stop(pid, SIGINT);
 }
