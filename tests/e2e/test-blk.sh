@@ -88,6 +88,7 @@ seed=$RANDOM
 E2E_SMP=2 e2e_qemu vm-mq "e2e=blk e2e_seed=$seed e2e_off=0 e2e_blocks=512" $(blkdev "$E2E_WORK/mq.sock" 2)
 e2e_qemu_wait vm-mq 90
 e2e_expect "guest sees 2 hardware queues" "$(e2e_result vm-mq mq)" -eq 2
+e2e_expect "guest wrote/read half from each CPU (= each queue)" "$(e2e_result vm-mq split_cpus)" -eq 1
 e2e_expect "guest read back what it wrote" "$(e2e_result vm-mq read_sha)" = "$(e2e_result vm-mq pattern_sha)"
 e2e_stop be-mq
 e2e_check_pattern "$img" "$seed" 0 512
