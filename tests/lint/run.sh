@@ -4,13 +4,17 @@
 #                                         C file of lib/ tests/ fuzz/ examples/ bench/
 #   run.sh tidy     SOURCE_DIR BUILD_DIR  clang-tidy (.clang-tidy) on lib/src/*.c
 #   run.sh cppcheck SOURCE_DIR            cppcheck on lib/
+#   run.sh fix      SOURCE_DIR [DIRS...]  clang-format -i the same files (all,
+#                                         or only those under DIRS, e.g. lib)
 # Exit 0 clean, 1 findings, 77 tool missing (a failure when CI is set).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../layout/common.sh"
 
-[ $# -ge 2 ] || vu_fail "usage: $0 format|tidy|cppcheck SOURCE_DIR [BUILD_DIR]"
+[ $# -ge 2 ] || vu_fail "usage: $0 format|tidy|cppcheck|fix SOURCE_DIR [BUILD_DIR|DIRS]"
 what=$1 src=$(cd "$2" && pwd) build=${3:-}
+shift 2
+dirs=("$@")
 jobs=$(nproc 2>/dev/null || echo 2)
 
 # The project's own C sources and headers (not fuzz corpora or generated files).
@@ -80,6 +84,18 @@ cppcheck)
         vu_fail "cppcheck: findings above"
     fi
     echo "PASS: cppcheck clean"
+    ;;
+fix)
+    vu_need clang-format
+    mapfile -t files < <(c_files)
+    if [ ${#dirs[@]} -gt 0 ]; then
+        mapfile -t files < <(printf '%s\n' "${files[@]}" |
+            grep -E "^($(IFS='|'; echo "${dirs[*]}"))/")
+    fi
+    [ ${#files[@]} -gt 0 ] || vu_fail "no files to format"
+    cd "$src"
+    printf '%s\0' "${files[@]}" | xargs -0 clang-format --style=file -i
+    echo "formatted ${#files[@]} files"
     ;;
 *)
     vu_fail "unknown check $what"
