@@ -55,7 +55,16 @@ run_case() { # NAME QUEUES
     e2e_log "$c: a->b and b->a ${KB} KiB each; a bulk $(e2e_result $a bulk_cs) cs, b bulk $(e2e_result $b bulk_cs) cs"
     e2e_expect "switch still running" "$(e2e_alive "sw-$c" && echo alive)" = alive
     e2e_stop "sw-$c"
-    [ "$backend" = example ] && e2e_log "$c: switch counters: $(grep -E 'frames in' "$E2E_WORK/sw-$c.log" | tail -n 1)"
+    if [ "$backend" = example ]; then
+        # "N frames in, M delivered, D dropped (...), X malformed", printed on SIGTERM
+        local line fin fdel fdrop fbad
+        line=$(grep -E '[0-9]+ frames in, [0-9]+ delivered' "$E2E_WORK/sw-$c.log" | tail -n 1)
+        e2e_log "$c: switch counters: $line"
+        read -r fin fdel fdrop fbad < <(echo "$line" | sed -E 's/.* ([0-9]+) frames in, ([0-9]+) delivered, ([0-9]+) dropped.*, ([0-9]+) malformed.*/\1 \2 \3 \4/')
+        e2e_expect "$c: switch saw no malformed frame" "${fbad:-x}" -eq 0
+        e2e_expect "$c: switch delivered every frame the guests counted as received" \
+            "${fdel:-0}" -ge $(($(e2e_result $a rx_packets) + $(e2e_result $b rx_packets)))
+    fi
     return 0
 }
 
