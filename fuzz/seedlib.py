@@ -81,7 +81,7 @@ def p_config(off, size, flags=0, data=None):
     if data is None:
         data = bytes(size)
     return u32(off) + u32(size) + u32(flags) + data
-def p_inflight(mmap_size, off, nq, qsize): return u64(mmap_size) + u64(off) + u16(nq) + u16(qsize)
+def p_inflight(mmap_size, off, nq, qsize): return u64(mmap_size) + u64(off) + u16(nq) + u16(qsize) + u32(0)  # 24 bytes: C struct padding
 
 def inflight_queue_size(qsize):
     raw_ = 16 + 16 * qsize
