@@ -15,6 +15,7 @@
 #      the backend or in testpmd's RX ring. In the io phase TX - RX per stream is exactly 128.
 #   3. `set fwd rxonly` + `start`: testpmd first drains its RX queues, then receives for 1 s:
 #      every in-flight frame comes home.
+#   The last case sends 1464-byte frames of 3 segments (`set txpkts 64,1000,400`).
 #   4. `show port stats 0` (the PMD's cumulative counters): RX-packets must EQUAL TX-packets
 #      (a lost frame would leave RX < TX for good; a duplicated one RX > TX), and every queue
 #      must have carried traffic, with no TX drops, RX misses, RX errors or mbuf shortages.
@@ -39,8 +40,8 @@ fe_wait() { # REGEX TIMEOUT: wait for REGEX in the frontend's log
     e2e_fail "testpmd (frontend): no /$1/ within $2 s"
 }
 
-run_case() { # NAME QUEUES MRG_RXBUF
-    local c=$1 nq=$2 mrg=$3 sock=$E2E_WORK/$1.sock
+run_case() { # NAME QUEUES MRG_RXBUF [TXPKTS]
+    local c=$1 nq=$2 mrg=$3 txpkts=${4:-} sock=$E2E_WORK/$1.sock
     rm -f "$sock"
     if [ "$backend" = example ]; then
         local args=(--reflect)
@@ -73,6 +74,8 @@ run_case() { # NAME QUEUES MRG_RXBUF
         grep -q 'Link status: up' "$fe_log" && { up=1; break; }
     done
     [ $up = 1 ] || e2e_fail "$c: the virtio_user port never came up (handshake failed?)"
+    # `set txpkts A,B,C`: frames of several segments (descriptor chains, or indirect tables)
+    [ -n "$txpkts" ] && fe_cmd "set txpkts $txpkts"
     fe_cmd "start tx_first 4"
     sleep "$RUN_S"
     fe_cmd "stop"
@@ -130,6 +133,12 @@ run_case() { # NAME QUEUES MRG_RXBUF
     nrxb=$(echo "$stats" | awk '/RX-packets:/ { print $6; exit }')
     ntxb=$(echo "$stats" | awk '/TX-packets:/ { print $6; exit }')
     e2e_expect "$c: every byte sent came back (RX-bytes = TX-bytes)" "$nrxb" -eq "$ntxb"
+    if [ -n "$txpkts" ]; then
+        local len=$(( ${txpkts//,/+} ))
+        e2e_expect "$c: frames of $len bytes went round" "$ntxb" -eq $((ntx * len))
+    else
+        e2e_expect "$c: frames of 64 bytes went round" "$ntxb" -eq $((ntx * 64))
+    fi
     e2e_expect "$c: backend still running" "$(e2e_alive "be-$c" && echo alive)" = alive
     e2e_stop "be-$c"
     if [ "$backend" = example ]; then
@@ -149,4 +158,5 @@ run_case q1-mrg1 1 1
 run_case q1-mrg0 1 0
 run_case q2-mrg1 2 1
 run_case q2-mrg0 2 0
+run_case q1-mrg1-3seg 1 1 64,1000,400
 exit 0
