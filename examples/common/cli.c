@@ -39,7 +39,15 @@ bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, bool allow_suffix,
         return false;
     }
     errno = 0;
-    v = strtoull(s, &end, 0);
+    /* Decimal, or hex with 0x: a leading zero does not mean octal. */
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        if (!isxdigit((unsigned char)s[2])) {
+            return false; /* also refuses "0x-1", which strtoull takes */
+        }
+        v = strtoull(s + 2, &end, 16);
+    } else {
+        v = strtoull(s, &end, 10);
+    }
     if (errno || end == s) {
         return false;
     }
