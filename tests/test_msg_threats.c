@@ -10,6 +10,7 @@
 #include "test_util.h"
 
 #include <linux/virtio_config.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -335,6 +336,95 @@ static void test_too_many_fds(void)
     too_many_fds_once(FE_MAX_FDS);
 }
 
+/* ---- messages the device handles itself (process_msg) ---- */
+
+struct takeover {
+    int fd;            /* the fd the device kept, or -1 */
+    uint32_t request;  /* what it saw */
+    bool saw_none;
+};
+
+/* Like vhost-user-gpu: GPU_SET_SOCKET (33) with an fd the device keeps;
+ * like qemu-storage-daemon: NONE turned into a disconnect by the device. */
+static int takeover_msg(struct test_device *t, VhostUserMsg *vmsg,
+                        int *do_reply)
+{
+    struct takeover *k = t->opaque;
+
+    *do_reply = 0;
+    k->request = (uint32_t)vmsg->request;
+    if (vmsg->request == VHOST_USER_GPU_SET_SOCKET && vmsg->fd_num == 1) {
+        k->fd = vmsg->fds[0];
+        vmsg->fds[0] = -1; /* taken: the library must not close it */
+        return 1;
+    }
+    if (vmsg->request == VHOST_USER_NONE) {
+        k->saw_none = true;
+        t->dev.panic(&t->dev, "disconnect");
+        return 1;
+    }
+    return 0;
+}
+
+static void test_device_takes_fd(void)
+{
+    struct vu_session s;
+    struct takeover k = { .fd = -1 };
+    int sv[2];
+
+    EXPECT_SUCCESS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+    sess_open(&s, MAX_Q, ALL_PROTO);
+    s.td.process_msg = takeover_msg;
+    s.td.opaque = &k;
+    fe_set(&s.fe, VHOST_USER_GPU_SET_SOCKET, NULL, 0, &sv[1], 1);
+    EXPECT_EQ(k.request, VHOST_USER_GPU_SET_SOCKET);
+    EXPECT_TRUE(k.fd >= 0);
+    EXPECT_SUCCESS(fcntl(k.fd, F_GETFD)); /* still open: the device owns it */
+    EXPECT_EQ(write(k.fd, "x", 1), 1);
+    char c = 0;
+    EXPECT_EQ(read(sv[0], &c, 1), 1);
+    EXPECT_EQ(c, 'x');
+    close(k.fd);
+    close(sv[0]);
+    close(sv[1]);
+    sess_close(&s);
+}
+
+/* The same request when the device does not take it: refused, fd closed. */
+static void test_device_ignores_fd(void)
+{
+    struct vu_session s;
+    struct takeover k = { .fd = -1 };
+    int efd = new_eventfd();
+
+    sess_open(&s, MAX_Q, ALL_PROTO);
+    s.td.process_msg = takeover_msg;
+    s.td.opaque = &k;
+    fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_GPU_SET_SOCKET, FE_ACK,
+                      NULL, 0, NULL, 0); /* no fd: the device declines */
+    fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_GPU_SET_SOCKET, FE_ACK,
+                      NULL, 0, (int[]){ efd, efd }, 2);
+    EXPECT_EQ(k.fd, -1);
+    close(efd);
+    sess_close(&s);
+}
+
+/* qemu-storage-daemon intercepts NONE in process_msg: it must see it. */
+static void test_device_sees_request_none(void)
+{
+    struct vu_session s;
+    struct takeover k = { .fd = -1 };
+
+    sess_open(&s, MAX_Q, ALL_PROTO);
+    s.td.process_msg = takeover_msg;
+    s.td.opaque = &k;
+    EXPECT_TRUE(fe_call(&s.fe, VHOST_USER_NONE, FE_VERSION, NULL, 0, NULL, 0));
+    EXPECT_TRUE(k.saw_none);
+    EXPECT_STREQ(s.td.panic_msg, "disconnect");
+    fe_expect_no_reply(&s.fe);
+    sess_close(&s);
+}
+
 /* ---- dispatcher policies ---- */
 
 /* NEED_REPLY on an accepted request: ack 0; without it: no reply. */
@@ -431,6 +521,9 @@ int main(void)
     RUN_TEST(test_bad_flags);
     RUN_TEST(test_fds_on_requests_without_fds);
     RUN_TEST(test_too_many_fds);
+    RUN_TEST(test_device_takes_fd);
+    RUN_TEST(test_device_ignores_fd);
+    RUN_TEST(test_device_sees_request_none);
     RUN_TEST(test_policy_need_reply);
     RUN_TEST(test_policy_refusal_acks_one);
     RUN_TEST(test_policy_refusal_without_ack_breaks);
