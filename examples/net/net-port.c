@@ -12,8 +12,8 @@
 #include "net-rx.h"
 
 #define ETH_HLEN_ 14
-#define NET_MAX_FRAME (64 * 1024) /* larger than any frame without GSO */
-#define NET_MAX_FRAME_IOV 64      /* data segments of one tx frame */
+#define NET_MAX_FRAME ((size_t)64 * 1024) /* more than any frame without GSO */
+#define NET_MAX_FRAME_IOV 64              /* data segments of one tx frame */
 
 static struct net_port *port_from_dev(VuDev *dev)
 {

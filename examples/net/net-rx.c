@@ -112,7 +112,8 @@ int net_rx_deliver(struct net_port *port, unsigned int qp,
         return -1;
     }
     b.n = 0;
-    if (!gather_buffers(port, vq, &b, frame, cnt, port->hdr_len + frame_len)) {
+    if (!gather_buffers(port, vq, &b, frame, cnt, port->hdr_len + frame_len) ||
+        b.n == 0) {
         vu_queue_rewind(dev, vq, b.n); /* the guest keeps its buffers */
         release(&b);
         return -1;
