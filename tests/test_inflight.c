@@ -362,6 +362,20 @@ static void test_rewind_clears_marks(void)
     fg_destroy(&e.g);
 }
 
+/* Rings not mapped (no SET_VRING_ADDR yet): the area cannot be reconciled
+ * with the used ring, so the start is refused. */
+static void test_check_needs_rings(void)
+{
+    struct env e;
+
+    env_init(&e, NUM);
+    vu_vring_reset(&e.g.dev, vq0(&e));
+    EXPECT_FALSE(vu_inflight_check(&e.g.dev, vq0(&e)));
+    EXPECT_CONTAINS(vu_last_error(&e.g.dev), "rings are not mapped");
+    EXPECT_EQ(e.a->version, 0);
+    fg_destroy(&e.g);
+}
+
 static void test_unmap_releases_area(void)
 {
     struct env e;
@@ -394,6 +408,7 @@ int main(void)
     RUN_TEST(test_hostile_all_flags_set);
     RUN_TEST(test_check_runs_once_per_start);
     RUN_TEST(test_rewind_clears_marks);
+    RUN_TEST(test_check_needs_rings);
     RUN_TEST(test_unmap_releases_area);
     END_TESTS();
 }

@@ -206,6 +206,45 @@ static void test_ring_metadata_logged(void)
     fg_destroy(&env.g);
 }
 
+/* fill logs from what pop saved; an element whose in_sg no longer points
+ * at the popped arrays (a copy rebuilt by the device) is refused rather
+ * than trusted for guest addresses. */
+static void test_fill_with_foreign_in_sg_fails(void)
+{
+    struct log_env env;
+    VuVirtqElement *e, copy;
+    struct iovec mine[2];
+
+    log_setup(&env, LOG_BYTES, false);
+    fg_desc(&env.g, 0, 0, 0x90000, 0x1000, VRING_DESC_F_WRITE, 0);
+    fg_avail_add(&env.g, 0, 0);
+    e = vu_queue_pop(&env.g.dev, fg_vq(&env.g, 0), sizeof(*e));
+    EXPECT_NOT_NULL(e);
+    copy = *e;
+    memcpy(mine, e->in_sg, sizeof(mine[0]));
+    copy.in_sg = mine;
+    vu_queue_fill(&env.g.dev, fg_vq(&env.g, 0), &copy, 16, 0);
+    EXPECT_TRUE(env.g.dev.broken);
+    EXPECT_CONTAINS(env.g.last_panic, "element was not allocated by pop");
+    EXPECT_EQ(dirty_pages(&env), 0);
+    EXPECT_EQ(fg_used_idx(&env.g, 0), 0);
+    free(e);
+    fg_destroy(&env.g);
+}
+
+/* A used-ring log address that wraps with the ring offset is refused. */
+static void test_used_ring_log_address_wraps(void)
+{
+    struct log_env env;
+
+    log_setup(&env, LOG_BYTES, true);
+    fg_vq(&env.g, 0)->vring.log_guest_addr = UINT64_MAX - 1;
+    vu_queue_flush(&env.g.dev, fg_vq(&env.g, 0), 0); /* idx at offset 2 */
+    EXPECT_TRUE(env.g.dev.broken);
+    EXPECT_CONTAINS(env.g.last_panic, "used ring log address wraps");
+    fg_destroy(&env.g);
+}
+
 static void test_log_close_releases_everything(void)
 {
     struct log_env env;
@@ -232,6 +271,8 @@ int main(void)
     RUN_TEST(test_page_beyond_log_fails);
     RUN_TEST(test_log_write_ranges);
     RUN_TEST(test_ring_metadata_logged);
+    RUN_TEST(test_fill_with_foreign_in_sg_fails);
+    RUN_TEST(test_used_ring_log_address_wraps);
     RUN_TEST(test_log_close_releases_everything);
     END_TESTS();
 }

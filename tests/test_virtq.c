@@ -6,6 +6,7 @@
 #include "internal.h"
 #include "test_util.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -427,6 +428,30 @@ static void test_notify_event_idx(void)
     fg_destroy(&g);
 }
 
+/* A frontend can saturate its own call eventfd; with a non-blocking fd the
+ * call is simply already pending: no failure, no blocking. */
+static void test_notify_saturated_eventfd(void)
+{
+    struct fake_guest g;
+    uint64_t max = 0xfffffffffffffffeULL;
+    int fd;
+
+    fg_init(&g, 1);
+    fg_setup_queue(&g, 0, 8);
+    fd = fg_set_call_eventfd(&g, 0);
+    EXPECT_EQ(write(fd, &max, sizeof(max)), sizeof(max));
+    complete_one(&g, 0);
+    expect_healthy(&g);
+    EXPECT_EQ(fg_eventfd_count(fd), max);
+    /* A call fd that is not an eventfd at all is a real failure. */
+    fg_vq(&g, 0)->call_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    complete_one(&g, 1);
+    EXPECT_TRUE(g.dev.broken);
+    EXPECT_CONTAINS(g.last_panic, "writing the call eventfd failed");
+    close(fd);
+    fg_destroy(&g);
+}
+
 /* With no call fd and no in-band notifications the frontend polls: notify
  * does nothing and the device is not broken. */
 static void test_notify_without_call_fd_is_noop(void)
@@ -519,6 +544,7 @@ int main(void)
     RUN_TEST(test_notify_plain);
     RUN_TEST(test_notify_on_empty);
     RUN_TEST(test_notify_event_idx);
+    RUN_TEST(test_notify_saturated_eventfd);
     RUN_TEST(test_notify_without_call_fd_is_noop);
     RUN_TEST(test_notify_in_band);
     RUN_TEST(test_element_layout_is_one_allocation);

@@ -119,7 +119,8 @@ static void send_call(VuDev *dev, VuVirtq *vq, bool sync)
     bool ack;
 
     if (vq->call_fd >= 0) {
-        if (eventfd_write(vq->call_fd, 1) < 0) {
+        /* EAGAIN: the counter is saturated, so a call is pending anyway. */
+        if (eventfd_write(vq->call_fd, 1) < 0 && errno != EAGAIN) {
             vu_fail(dev, "vu_queue_notify: writing the call eventfd failed: %s",
                     strerror(errno));
         }
