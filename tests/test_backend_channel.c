@@ -68,15 +68,15 @@ static void expect_channel_silent(struct channel *c)
 
 struct responder {
     struct channel *c;
-    unsigned count;       /* messages to answer */
+    unsigned count;         /* messages to answer */
     uint32_t reply_request; /* 0: echo the request */
     uint32_t reply_flags;
     uint32_t reply_size;
     uint64_t reply_u64;
     int reply_fds[2];
     int reply_nfds;
-    bool hang_up;         /* close the channel instead of answering */
-    struct fe_msg got;    /* the last message received */
+    bool hang_up;      /* close the channel instead of answering */
+    struct fe_msg got; /* the last message received */
     unsigned answered;
     pthread_t thread;
 };
@@ -144,8 +144,8 @@ static void test_host_notifier_with_fd(void)
     channel_open(&c, CHANNEL_PROTO);
     responder_start(&r, &c, 1, 0);
     responder_run(&r);
-    EXPECT_TRUE(vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[1],
-                                           area, 4096, 8192));
+    EXPECT_TRUE(vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[1], area,
+                                           4096, 8192));
     responder_join(&r);
     EXPECT_EQ(r.got.request, VHOST_USER_BACKEND_VRING_HOST_NOTIFIER_MSG);
     EXPECT_EQ(r.got.flags, REQ_ACK_FLAGS);
@@ -169,8 +169,8 @@ static void test_host_notifier_remove(void)
     channel_open(&c, CHANNEL_PROTO);
     responder_start(&r, &c, 1, 0);
     responder_run(&r);
-    EXPECT_TRUE(vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1,
-                                           0, 0));
+    EXPECT_TRUE(
+        vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1, 0, 0));
     responder_join(&r);
     EXPECT_EQ(r.got.payload.area.u64, VHOST_USER_VRING_NOFD_MASK | 0);
     EXPECT_EQ(r.got.nfds, 0);
@@ -186,8 +186,8 @@ static void test_host_notifier_declined(void)
     channel_open(&c, CHANNEL_PROTO);
     responder_start(&r, &c, 1, 1);
     responder_run(&r);
-    EXPECT_FALSE(vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1,
-                                            0, 0));
+    EXPECT_FALSE(
+        vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1, 0, 0));
     responder_join(&r);
     EXPECT_FALSE(c.s.td.dev.broken);
     channel_close(&c);
@@ -210,8 +210,8 @@ static void bad_answer_once(uint32_t req, uint32_t flags, uint32_t size,
     r.reply_fds[0] = r.reply_fds[1] = extra;
     r.reply_nfds = nfds;
     responder_run(&r);
-    EXPECT_FALSE(vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1,
-                                            0, 0));
+    EXPECT_FALSE(
+        vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1, 0, 0));
     responder_join(&r);
     EXPECT_TRUE(c.s.td.dev.broken);
     EXPECT_EQ(test_open_fd_count(), fds);
@@ -224,9 +224,9 @@ static void test_host_notifier_bad_answers(void)
     const uint32_t req = VHOST_USER_BACKEND_VRING_HOST_NOTIFIER_MSG;
 
     bad_answer_once(VHOST_USER_BACKEND_CONFIG_CHANGE_MSG, FE_REPLY_FLAGS, 8, 0);
-    bad_answer_once(req, FE_VERSION, 8, 0);            /* no REPLY bit */
-    bad_answer_once(req, FE_REPLY_FLAGS | 0x8, 8, 0);  /* extra bit */
-    bad_answer_once(req, FE_REPLY_FLAGS, 4, 0);        /* short (then 4 more) */
+    bad_answer_once(req, FE_VERSION, 8, 0);           /* no REPLY bit */
+    bad_answer_once(req, FE_REPLY_FLAGS | 0x8, 8, 0); /* extra bit */
+    bad_answer_once(req, FE_REPLY_FLAGS, 4, 0);       /* short (then 4 more) */
     bad_answer_once(req, FE_REPLY_FLAGS, 0, 0);
 }
 
@@ -260,8 +260,8 @@ static void test_host_notifier_hang_up(void)
     responder_start(&r, &c, 1, 0);
     r.hang_up = true;
     responder_run(&r);
-    EXPECT_FALSE(vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1,
-                                            0, 0));
+    EXPECT_FALSE(
+        vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1, 0, 0));
     responder_join(&r);
     EXPECT_TRUE(c.s.td.dev.broken);
     channel_close(&c);
@@ -273,21 +273,21 @@ static void test_host_notifier_needs_features(void)
     struct channel c;
 
     channel_open(&c, P(REPLY_ACK) | P(BACKEND_REQ));
-    EXPECT_FALSE(vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1,
-                                            0, 0));
+    EXPECT_FALSE(
+        vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1, 0, 0));
     expect_channel_silent(&c);
     EXPECT_FALSE(c.s.td.dev.broken);
     channel_close(&c);
     /* BACKEND_SEND_FD alone is not enough: HOST_NOTIFIER too. */
     channel_open(&c, P(REPLY_ACK) | P(BACKEND_REQ) | P(BACKEND_SEND_FD));
-    EXPECT_FALSE(vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1,
-                                            0, 0));
+    EXPECT_FALSE(
+        vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1, 0, 0));
     expect_channel_silent(&c);
     channel_close(&c);
     /* ...and HOST_NOTIFIER alone neither. */
     channel_open(&c, P(REPLY_ACK) | P(BACKEND_REQ) | P(HOST_NOTIFIER));
-    EXPECT_FALSE(vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1,
-                                            0, 0));
+    EXPECT_FALSE(
+        vu_set_queue_host_notifier(&c.s.td.dev, &c.s.td.dev.vq[0], -1, 0, 0));
     expect_channel_silent(&c);
     channel_close(&c);
 }
@@ -359,8 +359,8 @@ static void test_config_change_concurrent(void)
     responder_start(&r, &c, 200, 0);
     responder_run(&r);
     for (int i = 0; i < 2; i++) {
-        EXPECT_EQ(pthread_create(&t[i], NULL, config_change_many,
-                                 &c.s.td.dev), 0);
+        EXPECT_EQ(pthread_create(&t[i], NULL, config_change_many, &c.s.td.dev),
+                  0);
     }
     for (int i = 0; i < 2; i++) {
         EXPECT_EQ(pthread_join(t[i], NULL), 0);
@@ -374,9 +374,9 @@ static void test_config_change_concurrent(void)
 
 /* ---- shared objects ---- */
 
-static unsigned char test_uuid[UUID_LEN] = { 0x10, 0x32, 0x54, 0x76, 0x98,
-                                             0xba, 0xdc, 0xfe, 1, 2, 3, 4, 5,
-                                             6, 7, 8 };
+static unsigned char test_uuid[UUID_LEN] = { 0x10, 0x32, 0x54, 0x76, 0x98, 0xba,
+                                             0xdc, 0xfe, 1,    2,    3,    4,
+                                             5,    6,    7,    8 };
 
 static void expect_object_msg(struct channel *c, uint32_t request)
 {
@@ -482,7 +482,8 @@ static void inband_queue_ready(struct channel *c)
     sess_memory(s);
     fe_ring_place(&s->fe, &s->rings[0], SESS_RING_GPA(0), QSIZE);
     fe_ring_setup(&s->fe, 0, &s->rings[0]);
-    fe_set_vring_fd(&s->fe, VHOST_USER_SET_VRING_KICK, 0, fe_kick_fd(&s->fe, 0));
+    fe_set_vring_fd(&s->fe, VHOST_USER_SET_VRING_KICK, 0,
+                    fe_kick_fd(&s->fe, 0));
     fe_set_vring_fd(&s->fe, VHOST_USER_SET_VRING_CALL, 0, -1);
     fe_ring_post(&s->rings[0], 0x80000, 64, true);
     VuVirtqElement *e = vu_queue_pop(&s->td.dev, &s->td.dev.vq[0], sizeof(*e));

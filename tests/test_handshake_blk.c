@@ -19,7 +19,7 @@
 #define RAM0_GPA 0x0ull
 #define RAM1_GPA 0x100000ull
 #define RAM_SIZE 0x100000ull
-#define RING_GPA(q) (0x1000ull + (q) * 0x4000ull)
+#define RING_GPA(q) (0x1000ull + (q)*0x4000ull)
 #define BUF_GPA 0x180000ull
 
 #define BLK_FEATURES                                                           \
@@ -34,9 +34,9 @@ struct blk {
     struct vu_frontend fe;
     struct test_device td;
     struct fe_ring rings[NVQS];
-    uint64_t features;       /* what SET_FEATURES sends */
-    uint64_t protocol;       /* what SET_PROTOCOL_FEATURES sends */
-    int backend_pair[2];     /* SET_BACKEND_REQ_FD socketpair */
+    uint64_t features;   /* what SET_FEATURES sends */
+    uint64_t protocol;   /* what SET_PROTOCOL_FEATURES sends */
+    int backend_pair[2]; /* SET_BACKEND_REQ_FD socketpair */
 };
 
 static void blk_open(struct blk *b, bool mem_slots)
@@ -75,8 +75,8 @@ static void blk_close(struct blk *b)
 }
 
 /* The device's process_msg must see each message before any other callback. */
-static void expect_process_msg_first(const struct test_device *t,
-                                     unsigned from, uint32_t request,
+static void expect_process_msg_first(const struct test_device *t, unsigned from,
+                                     uint32_t request,
                                      enum tdev_event_kind then)
 {
     int pm = tdev_find(t, TDEV_PROCESS_MSG, from);
@@ -113,10 +113,11 @@ static void connect_protocol(struct blk *b)
 
 static void connect_backend_channel(struct blk *b)
 {
-    EXPECT_SUCCESS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-                              b->backend_pair));
+    EXPECT_SUCCESS(
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b->backend_pair));
     EXPECT_EQ(fe_call_acked(&b->fe, VHOST_USER_SET_BACKEND_REQ_FD, NULL, 0,
-                            &b->backend_pair[1], 1), 0);
+                            &b->backend_pair[1], 1),
+              0);
     EXPECT_TRUE(b->td.dev.backend_fd >= 0);
 }
 

@@ -20,7 +20,7 @@
 #define RAM_GPA 0x0ull
 #define RAM_SIZE 0x200000ull
 #define RAM_UADDR 0x7f5500000000ull
-#define RING_GPA(q) (0x10000ull + (q) * 0x4000ull)
+#define RING_GPA(q) (0x10000ull + (q)*0x4000ull)
 #define BUF_GPA 0x100000ull
 #define MTU 9000
 
@@ -133,7 +133,8 @@ static void set_mtu(struct net *n, bool ack_itself)
 
     n->seen.ack_itself = ack_itself;
     EXPECT_EQ(fe_call_acked(&n->fe, VHOST_USER_NET_SET_MTU, &mtu, sizeof(mtu),
-                            NULL, 0), 0);
+                            NULL, 0),
+              0);
     EXPECT_EQ(n->seen.mtu, MTU);
     EXPECT_FALSE(n->td.dev.broken);
 }
@@ -284,11 +285,11 @@ static void test_net_dpdk_virtio_user_order(void)
         fe_set_vring_fd(&n.fe, VHOST_USER_SET_VRING_CALL, q,
                         fe_call_fd(&n.fe, q));
     }
-    uint64_t want = offered & ((1ULL << VIRTIO_NET_F_MRG_RXBUF) |
-                               (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
-                               (1ULL << VHOST_USER_F_PROTOCOL_FEATURES) |
-                               (1ULL << VIRTIO_F_VERSION_1) |
-                               (1ULL << VIRTIO_F_IN_ORDER));
+    uint64_t want =
+        offered & ((1ULL << VIRTIO_NET_F_MRG_RXBUF) |
+                   (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
+                   (1ULL << VHOST_USER_F_PROTOCOL_FEATURES) |
+                   (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_IN_ORDER));
     fe_set_features(&n.fe, want);
     /* The call fds sent before SET_FEATURES survive it. */
     EXPECT_TRUE(n.td.dev.vq[0].call_fd >= 0);

@@ -56,8 +56,8 @@ static uint64_t inflight_stride(uint16_t qsize)
 
 /* ---- row "inflight region" ---- */
 
-static void refuse_set_inflight(const VhostUserInflight *fields,
-                                const int *fds, int nfds)
+static void refuse_set_inflight(const VhostUserInflight *fields, const int *fds,
+                                int nfds)
 {
     struct vu_session s;
     VhostUserInflight in_buf;
@@ -71,8 +71,8 @@ static void refuse_set_inflight(const VhostUserInflight *fields,
     const VhostUserInflight *in = &in_buf;
 
     sess_open(&s, MAX_Q, ALL_PROTO);
-    fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_SET_INFLIGHT_FD,
-                      FE_ACK, in, sizeof(*in), fds, nfds);
+    fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_SET_INFLIGHT_FD, FE_ACK,
+                      in, sizeof(*in), fds, nfds);
     EXPECT_NULL(s.td.dev.inflight_info.addr);
     for (unsigned q = 0; q < MAX_Q; q++) {
         EXPECT_NULL(s.td.dev.vq[q].inflight);
@@ -101,8 +101,8 @@ static void test_set_inflight_fd_bad(void)
                         1);
     refuse_set_inflight(&(VhostUserInflight){ 0, 0, MAX_Q, QSIZE }, fds, 1);
     /* offset + size wraps; offset unaligned; past the end of the file */
-    refuse_set_inflight(&(VhostUserInflight){ need, ~0ull - 4095, MAX_Q, QSIZE },
-                        fds, 1);
+    refuse_set_inflight(
+        &(VhostUserInflight){ need, ~0ull - 4095, MAX_Q, QSIZE }, fds, 1);
     refuse_set_inflight(&(VhostUserInflight){ need, 1, MAX_Q, QSIZE }, fds, 1);
     refuse_set_inflight(&(VhostUserInflight){ need, 8192, MAX_Q, QSIZE }, fds,
                         1);
@@ -152,8 +152,8 @@ static uint64_t kick_with_inflight(struct vu_session *s,
     sess_open(s, MAX_Q, ALL_PROTO);
     sess_memory(s);
     int fd = fe_get_inflight_fd(&s->fe, MAX_Q, QSIZE, &got);
-    uint8_t *area = mmap(NULL, got.mmap_size, PROT_READ | PROT_WRITE,
-                         MAP_SHARED, fd, 0);
+    uint8_t *area =
+        mmap(NULL, got.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     EXPECT_TRUE(area != MAP_FAILED);
     fill((VuVirtqInflight *)area);
     munmap(area, got.mmap_size);
@@ -167,8 +167,8 @@ static uint64_t kick_with_inflight(struct vu_session *s,
     fe_ring_setup(&s->fe, 0, &s->rings[0]);
     uint64_t v = 0;
     int kick = fe_kick_fd(&s->fe, 0);
-    EXPECT_TRUE(fe_call(&s->fe, VHOST_USER_SET_VRING_KICK, FE_ACK, &v, 8,
-                        &kick, 1));
+    EXPECT_TRUE(
+        fe_call(&s->fe, VHOST_USER_SET_VRING_KICK, FE_ACK, &v, 8, &kick, 1));
     fe_expect_reply(&s->fe, VHOST_USER_SET_VRING_KICK, 8, &m);
     return m.payload.u64;
 }
@@ -232,7 +232,7 @@ static void corrupt_used_idx_far(VuVirtqInflight *q)
 
 static void corrupt_batch_head(VuVirtqInflight *q)
 {
-    inflight_heads(q, 0xffff); /* one completion to settle... */
+    inflight_heads(q, 0xffff);   /* one completion to settle... */
     q->last_batch_head = 0xffff; /* ...from a head outside the queue */
 }
 
@@ -323,7 +323,8 @@ static void refuse_set_config(uint32_t offset, uint32_t size_field,
                               uint32_t payload_data, uint32_t flags)
 {
     struct vu_session s;
-    VhostUserConfig c = { .offset = offset, .size = size_field,
+    VhostUserConfig c = { .offset = offset,
+                          .size = size_field,
                           .flags = flags };
 
     sess_open(&s, MAX_Q, ALL_PROTO);
@@ -540,9 +541,12 @@ static void test_repeat_vring_fds_and_tables(void)
     int fds = test_open_fd_count();
     int maps = count_maps();
     for (int i = 0; i < 500; i++) {
-        fe_set_vring_fd(&s.fe, VHOST_USER_SET_VRING_CALL, 0, fe_call_fd(&s.fe, 0));
-        fe_set_vring_fd(&s.fe, VHOST_USER_SET_VRING_KICK, 0, fe_kick_fd(&s.fe, 0));
-        fe_set_vring_fd(&s.fe, VHOST_USER_SET_VRING_ERR, 0, fe_err_fd(&s.fe, 0));
+        fe_set_vring_fd(&s.fe, VHOST_USER_SET_VRING_CALL, 0,
+                        fe_call_fd(&s.fe, 0));
+        fe_set_vring_fd(&s.fe, VHOST_USER_SET_VRING_KICK, 0,
+                        fe_kick_fd(&s.fe, 0));
+        fe_set_vring_fd(&s.fe, VHOST_USER_SET_VRING_ERR, 0,
+                        fe_err_fd(&s.fe, 0));
         fe_set_mem_table(&s.fe);
     }
     /* the err fd is new (first ERR); everything else was replaced */

@@ -119,11 +119,11 @@ static void test_region_arithmetic(void)
     const uint64_t top = 0xfffffffffffff000ull;
     VhostUserMemoryRegion bad[] = { good, good, good, good, good, good, good };
 
-    bad[0].guest_phys_addr = top;          /* gpa + size wraps */
-    bad[1].userspace_addr = top;           /* uaddr + size wraps */
-    bad[2].mmap_offset = top;              /* offset + size wraps */
-    bad[3].memory_size = 0;                /* empty */
-    bad[4].memory_size = ~0ull;            /* page round-up wraps */
+    bad[0].guest_phys_addr = top; /* gpa + size wraps */
+    bad[1].userspace_addr = top;  /* uaddr + size wraps */
+    bad[2].mmap_offset = top;     /* offset + size wraps */
+    bad[3].memory_size = 0;       /* empty */
+    bad[4].memory_size = ~0ull;   /* page round-up wraps */
     bad[5].memory_size = ~0ull - 0x100;
     bad[6].mmap_offset = 0x10000000000ull; /* far past the file */
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -241,8 +241,9 @@ static void test_fd_smaller_than_region(void)
     fe_init_pair(&tmp);
     /* a 4 KiB memfd described as 1 MiB */
     unsigned small = fe_add_region_ex(&tmp, 0, MIB, SESS_RAM_UADDR, 0, 4096);
-    refuse_region_both_ways(&(VhostUserMemoryRegion){ 0, MIB, SESS_RAM_UADDR, 0 },
-                            tmp.regions[small].fd);
+    refuse_region_both_ways(
+        &(VhostUserMemoryRegion){ 0, MIB, SESS_RAM_UADDR, 0 },
+        tmp.regions[small].fd);
     /* offset + size one page past the end of a 1 MiB file */
     unsigned exact = fe_add_region_ex(&tmp, 0, MIB, SESS_RAM_UADDR, 0, MIB);
     refuse_region_both_ways(
@@ -251,8 +252,8 @@ static void test_fd_smaller_than_region(void)
     /* not a file at all */
     int efd = eventfd(0, EFD_CLOEXEC);
     EXPECT_SUCCESS(efd);
-    refuse_region_both_ways(&(VhostUserMemoryRegion){ 0, 4096, SESS_RAM_UADDR, 0 },
-                            efd);
+    refuse_region_both_ways(
+        &(VhostUserMemoryRegion){ 0, 4096, SESS_RAM_UADDR, 0 }, efd);
     close(efd);
     close(tmp.dev_sock);
     fe_destroy(&tmp);
@@ -405,15 +406,15 @@ static void test_log_base(void)
 
     EXPECT_SUCCESS(fd);
     EXPECT_SUCCESS(ftruncate(fd, 8192));
-    refuse_log(&(VhostUserLog){ 0, 0 }, fds, 1);                /* size 0 */
-    refuse_log(&(VhostUserLog){ 4096, ~0ull - 100 }, fds, 1);   /* wraps */
-    refuse_log(&(VhostUserLog){ ~0ull, 4096 }, fds, 1);         /* wraps */
-    refuse_log(&(VhostUserLog){ 4096, 0 }, fds, 0);             /* no fd */
-    refuse_log(&(VhostUserLog){ 4096, 0 }, fds, 2);             /* two */
-    refuse_log(&(VhostUserLog){ 16384, 0 }, fds, 1);  /* past the file */
+    refuse_log(&(VhostUserLog){ 0, 0 }, fds, 1);              /* size 0 */
+    refuse_log(&(VhostUserLog){ 4096, ~0ull - 100 }, fds, 1); /* wraps */
+    refuse_log(&(VhostUserLog){ ~0ull, 4096 }, fds, 1);       /* wraps */
+    refuse_log(&(VhostUserLog){ 4096, 0 }, fds, 0);           /* no fd */
+    refuse_log(&(VhostUserLog){ 4096, 0 }, fds, 2);           /* two */
+    refuse_log(&(VhostUserLog){ 16384, 0 }, fds, 1);   /* past the file */
     refuse_log(&(VhostUserLog){ 4096, 8192 }, fds, 1); /* past the file */
     int efd = eventfd(0, EFD_CLOEXEC);
-    refuse_log(&(VhostUserLog){ 4096, 0 }, &efd, 1);   /* not a file */
+    refuse_log(&(VhostUserLog){ 4096, 0 }, &efd, 1); /* not a file */
     close(efd);
     close(fd);
 }

@@ -65,8 +65,9 @@ static void drive(struct vu_frontend *fe)
     fe_set_vring_fd(fe, VHOST_USER_SET_VRING_KICK, 0, fe_kick_fd(fe, 0));
     /* A refusal crosses the process boundary as a failed ack. */
     struct vhost_vring_state bad = { .index = 7, .num = QSIZE };
-    EXPECT_EQ(fe_call_acked(fe, VHOST_USER_SET_VRING_NUM, &bad, sizeof(bad),
-                            NULL, 0), 1);
+    EXPECT_EQ(
+        fe_call_acked(fe, VHOST_USER_SET_VRING_NUM, &bad, sizeof(bad), NULL, 0),
+        1);
     VhostUserConfig c;
     EXPECT_EQ(fe_get_config(fe, 0, 16, &c), 16);
     EXPECT_EQ(fe_get_vring_base(fe, 0), 0);

@@ -9,8 +9,8 @@
 #include "frontend.h"
 #include "test_util.h"
 
-#include <linux/virtio_config.h>
 #include <fcntl.h>
+#include <linux/virtio_config.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -130,8 +130,12 @@ static void oversized_once(uint32_t size)
 
 static void test_oversized_size(void)
 {
-    const uint32_t sizes[] = { sizeof(((VhostUserMsg *)0)->payload) + 1, 300,
-                               4096, 0x10000, 0x7fffffff, 0x80000000u,
+    const uint32_t sizes[] = { sizeof(((VhostUserMsg *)0)->payload) + 1,
+                               300,
+                               4096,
+                               0x10000,
+                               0x7fffffff,
+                               0x80000000u,
                                0xffffffffu };
 
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -228,8 +232,9 @@ static void test_inexact_mem_table_size(void)
 /* Request numbers nobody may send: holes, never-offered, out of the table. */
 static void test_unknown_requests(void)
 {
-    const uint32_t reqs[] = { 0, 26, 27, 28, 29, 30, 34, 39, 40, 42, 43, 100,
-                              0x7fffffff, 0x80000000u, 0xffffffffu };
+    const uint32_t reqs[] = { 0,  26,  27,         28,          29,
+                              30, 34,  39,         40,          42,
+                              43, 100, 0x7fffffff, 0x80000000u, 0xffffffffu };
 
     for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
         struct vu_session s;
@@ -260,9 +265,9 @@ static void test_request_none_does_not_exit(void)
  * SET_FEATURES body so only the flags are wrong. */
 static void test_bad_flags(void)
 {
-    const uint32_t flags[] = { 0x0, 0x2, 0x3, 0x8, 0xa, 0xb,
-                               0x5, 0xd, 0x11, 0x19, 0x101, 0x80000001u,
-                               0xffffffffu };
+    const uint32_t flags[] = { 0x0,   0x2,         0x3,        0x8,  0xa,
+                               0xb,   0x5,         0xd,        0x11, 0x19,
+                               0x101, 0x80000001u, 0xffffffffu };
 
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
         struct vu_session s;
@@ -293,8 +298,8 @@ static void test_fds_on_requests_without_fds(void)
     fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_SET_VRING_NUM, FE_ACK,
                       &st, sizeof(st), fds, 2);
     EXPECT_EQ(s.td.dev.vq[0].vring.num, 0);
-    fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_SET_OWNER, FE_ACK,
-                      NULL, 0, fds, 8);
+    fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_SET_OWNER, FE_ACK, NULL,
+                      0, fds, 8);
     /* Exactly one fd expected, two sent. */
     fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_SET_BACKEND_REQ_FD,
                       FE_ACK, NULL, 0, fds, 2);
@@ -339,8 +344,8 @@ static void test_too_many_fds(void)
 /* ---- messages the device handles itself (process_msg) ---- */
 
 struct takeover {
-    int fd;            /* the fd the device kept, or -1 */
-    uint32_t request;  /* what it saw */
+    int fd;           /* the fd the device kept, or -1 */
+    uint32_t request; /* what it saw */
     bool saw_none;
 };
 
@@ -435,8 +440,8 @@ static void test_policy_need_reply(void)
 
     sess_open(&s, MAX_Q, ALL_PROTO);
     uint64_t feats = s.td.dev.features;
-    EXPECT_EQ(fe_call_acked(&s.fe, VHOST_USER_SET_FEATURES, &feats, 8, NULL,
-                            0), 0);
+    EXPECT_EQ(fe_call_acked(&s.fe, VHOST_USER_SET_FEATURES, &feats, 8, NULL, 0),
+              0);
     EXPECT_TRUE(fe_call(&s.fe, VHOST_USER_SET_FEATURES, FE_VERSION, &feats, 8,
                         NULL, 0));
     EXPECT_EQ(fe_recv(&s.fe, &m), 0);
@@ -453,7 +458,8 @@ static void test_policy_refusal_acks_one(void)
 
     sess_open(&s, MAX_Q, ALL_PROTO);
     EXPECT_EQ(fe_call_acked(&s.fe, VHOST_USER_SET_VRING_NUM, &st, sizeof(st),
-                            NULL, 0), 1);
+                            NULL, 0),
+              1);
     EXPECT_FALSE(s.td.dev.broken);
     EXPECT_EQ(tdev_count(&s.td, TDEV_PANIC), 0);
     fe_set_vring_num(&s.fe, 0, 256);

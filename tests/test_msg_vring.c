@@ -69,8 +69,8 @@ static int new_eventfd(void)
 
 /* ---- row "queue index" ---- */
 
-static const uint32_t bad_index[] = { MAX_Q, 0xff, 0x100, 0xffff, 0x10000,
-                                      0x7fffffff, 0xffffffffu };
+static const uint32_t bad_index[] = { MAX_Q,   0xff,       0x100,      0xffff,
+                                      0x10000, 0x7fffffff, 0xffffffffu };
 #define N_BAD_INDEX (sizeof(bad_index) / sizeof(bad_index[0]))
 
 static void test_queue_index_state_messages(void)
@@ -118,8 +118,8 @@ static void test_queue_index_vring_fds(void)
     const uint32_t reqs[] = { VHOST_USER_SET_VRING_KICK,
                               VHOST_USER_SET_VRING_CALL,
                               VHOST_USER_SET_VRING_ERR };
-    const uint64_t bad[] = { MAX_Q, 0xff, 0x200, 1ull << 32, 1ull << 63,
-                             0xffffffffffffff00ull };
+    const uint64_t bad[] = { MAX_Q,      0xff,       0x200,
+                             1ull << 32, 1ull << 63, 0xffffffffffffff00ull };
     int efd = new_eventfd();
 
     for (size_t r = 0; r < sizeof(reqs) / sizeof(reqs[0]); r++) {
@@ -148,8 +148,8 @@ static void test_vring_base_16_bits(void)
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct vhost_vring_state st = { .index = 0, .num = bad[i] };
-        refuse_vring(FE_REFUSED_ACK, VHOST_USER_SET_VRING_BASE, &st,
-                     sizeof(st), NULL, 0);
+        refuse_vring(FE_REFUSED_ACK, VHOST_USER_SET_VRING_BASE, &st, sizeof(st),
+                     NULL, 0);
     }
 }
 
@@ -204,9 +204,10 @@ static void test_nofd_accepted(void)
 
 static void test_queue_size(void)
 {
-    const uint32_t bad[] = { 0,    3,     6,     100,   1023,       1025,
-                             2048, 32768, 65536, 65535, 0x80000000u,
-                             0xffffffffu };
+    const uint32_t bad[] = {
+        0,    3,     6,     100,   1023,        1025,
+        2048, 32768, 65536, 65535, 0x80000000u, 0xffffffffu
+    };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct vhost_vring_state st = { .index = 0, .num = bad[i] };
@@ -279,7 +280,8 @@ static void refuse_addr(uint64_t desc, uint64_t avail, uint64_t used,
 {
     struct vu_session s;
     struct vq_snapshot before;
-    struct vhost_vring_addr a = { .index = 1, .flags = flags,
+    struct vhost_vring_addr a = { .index = 1,
+                                  .flags = flags,
                                   .desc_user_addr = desc,
                                   .used_user_addr = used,
                                   .avail_user_addr = avail };
@@ -303,18 +305,18 @@ static void test_ring_placement(void)
     const uint64_t desc = base, avail = base + 0x1000, used = base + 0x2000;
     const uint64_t end = SESS_RAM_UADDR + SESS_RAM_SIZE;
 
-    refuse_addr(desc + 8, avail, used, 0, true);     /* desc not 16-aligned */
-    refuse_addr(desc, avail + 1, used, 0, true);     /* avail odd */
-    refuse_addr(desc, avail, used + 2, 0, true);     /* used not 4-aligned */
+    refuse_addr(desc + 8, avail, used, 0, true); /* desc not 16-aligned */
+    refuse_addr(desc, avail + 1, used, 0, true); /* avail odd */
+    refuse_addr(desc, avail, used + 2, 0, true); /* used not 4-aligned */
     refuse_addr(end - 16 * QSIZE / 2, avail, used, 0, true); /* desc spills */
-    refuse_addr(desc, end - 8, used, 0, true);       /* avail spills */
-    refuse_addr(desc, avail, end - 8, 0, true);      /* used spills */
-    refuse_addr(desc, avail, end, 0, true);          /* used just past */
-    refuse_addr(0x1000, avail, used, 0, true);       /* desc unmapped */
-    refuse_addr(~0ull - 0xf, avail, used, 0, true);  /* desc end wraps */
-    refuse_addr(desc, avail, ~0ull - 3, 0, true);    /* used end wraps */
-    refuse_addr(desc, avail, used, 0x2, true);       /* unknown flag */
-    refuse_addr(desc, avail, used, 0, false);        /* before any memory */
+    refuse_addr(desc, end - 8, used, 0, true);               /* avail spills */
+    refuse_addr(desc, avail, end - 8, 0, true);              /* used spills */
+    refuse_addr(desc, avail, end, 0, true);         /* used just past */
+    refuse_addr(0x1000, avail, used, 0, true);      /* desc unmapped */
+    refuse_addr(~0ull - 0xf, avail, used, 0, true); /* desc end wraps */
+    refuse_addr(desc, avail, ~0ull - 3, 0, true);   /* used end wraps */
+    refuse_addr(desc, avail, used, 0x2, true);      /* unknown flag */
+    refuse_addr(desc, avail, used, 0, false);       /* before any memory */
 }
 
 /* SET_VRING_ADDR before SET_VRING_NUM: no size to check the extent with. */
@@ -347,7 +349,8 @@ static void test_kick_before_rings(void)
     fe_set_vring_fd(&s.fe, VHOST_USER_SET_VRING_KICK, 1, fe_kick_fd(&s.fe, 1));
     fe_kick(&s.fe, 1);
     tdev_fire_watch(&s.td, s.td.dev.vq[1].kick_fd, VU_WATCH_IN);
-    EXPECT_NULL(vu_queue_pop(&s.td.dev, &s.td.dev.vq[1], sizeof(VuVirtqElement)));
+    EXPECT_NULL(
+        vu_queue_pop(&s.td.dev, &s.td.dev.vq[1], sizeof(VuVirtqElement)));
     EXPECT_TRUE(vu_queue_empty(&s.td.dev, &s.td.dev.vq[1]));
     sess_close(&s);
 }

@@ -73,7 +73,8 @@ bool fe_connect_path(struct vu_frontend *fe, const char *path, int timeout_ms)
         if (fe_try_connect(fe->sock, path)) {
             return true;
         }
-        if (waited >= timeout_ms || (errno != ENOENT && errno != ECONNREFUSED)) {
+        if (waited >= timeout_ms ||
+            (errno != ENOENT && errno != ECONNREFUSED)) {
             close(fe->sock);
             fe->sock = -1;
             return false;
@@ -147,8 +148,8 @@ unsigned fe_add_region_ex(struct vu_frontend *fe, uint64_t gpa, uint64_t size,
     r->fd = memfd_create("fe-guest-ram", MFD_CLOEXEC);
     EXPECT_SUCCESS(r->fd);
     EXPECT_SUCCESS(ftruncate(r->fd, (off_t)r->file_size));
-    r->map = mmap(NULL, r->file_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                  r->fd, 0);
+    r->map =
+        mmap(NULL, r->file_size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
     EXPECT_TRUE(r->map != MAP_FAILED);
     return fe->nregions++;
 }
@@ -164,8 +165,8 @@ static struct fe_region *fe_region_of(struct vu_frontend *fe, uint64_t gpa,
 {
     for (unsigned i = 0; i < fe->nregions; i++) {
         struct fe_region *r = &fe->regions[i];
-        uint64_t mapped = r->file_size > r->mmap_offset
-                              ? r->file_size - r->mmap_offset : 0;
+        uint64_t mapped =
+            r->file_size > r->mmap_offset ? r->file_size - r->mmap_offset : 0;
         uint64_t usable = r->size < mapped ? r->size : mapped;
         if (gpa >= r->gpa && gpa - r->gpa <= usable &&
             len <= usable - (gpa - r->gpa)) {
@@ -360,7 +361,8 @@ static ssize_t fe_recv_first(struct vu_frontend *fe, uint8_t *hdr,
         struct cmsghdr align;
     } ctl;
     struct iovec iov = { .iov_base = hdr, .iov_len = FE_HDR_SIZE };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+    struct msghdr mh = { .msg_iov = &iov,
+                         .msg_iovlen = 1,
                          .msg_control = ctl.buf,
                          .msg_controllen = sizeof(ctl.buf) };
     int wait = fe->dev ? 0 : fe->timeout_ms;
@@ -441,8 +443,9 @@ void fe_expect_reply(struct vu_frontend *fe, uint32_t request, uint32_t size,
     if (m->request != request || m->flags != FE_REPLY_FLAGS ||
         m->size != size) {
         VU_TEST_FAIL("%s: reply request %u flags 0x%x size %u, expected "
-                     "%u/0x%x/%u", req_name(request), m->request, m->flags,
-                     m->size, request, FE_REPLY_FLAGS, size);
+                     "%u/0x%x/%u",
+                     req_name(request), m->request, m->flags, m->size, request,
+                     FE_REPLY_FLAGS, size);
     }
 }
 
@@ -482,9 +485,8 @@ uint64_t fe_call_acked(struct vu_frontend *fe, uint32_t request,
     return m.payload.u64;
 }
 
-static void fe_check_refusal_answer(struct vu_frontend *fe,
-                                   enum fe_refusal how, uint32_t request,
-                                   bool was_broken)
+static void fe_check_refusal_answer(struct vu_frontend *fe, enum fe_refusal how,
+                                    uint32_t request, bool was_broken)
 {
     struct fe_msg m;
     int r = fe_recv(fe, &m);
@@ -494,13 +496,15 @@ static void fe_check_refusal_answer(struct vu_frontend *fe,
         fe_msg_close_fds(&m);
         if (how == FE_REFUSED_BROKEN) {
             VU_TEST_FAIL("%s: refusal answered with a reply (flags 0x%x size "
-                         "%u), expected broken", name, m.flags, m.size);
+                         "%u), expected broken",
+                         name, m.flags, m.size);
         }
-        if (m.request != request || m.flags != FE_REPLY_FLAGS ||
-            m.size != 8 || m.payload.u64 == 0 || m.nfds != 0) {
+        if (m.request != request || m.flags != FE_REPLY_FLAGS || m.size != 8 ||
+            m.payload.u64 == 0 || m.nfds != 0) {
             VU_TEST_FAIL("%s: refusal reply request %u flags 0x%x size %u "
-                         "u64 %" PRIu64 " fds %d is not a failed ack", name,
-                         m.request, m.flags, m.size, m.payload.u64, m.nfds);
+                         "u64 %" PRIu64 " fds %d is not a failed ack",
+                         name, m.request, m.flags, m.size, m.payload.u64,
+                         m.nfds);
         }
         if (fe->dev->broken && !was_broken) {
             VU_TEST_FAIL("%s: refused with an ack, but marked broken: %s", name,
@@ -554,8 +558,8 @@ void fe_expect_refused(struct vu_frontend *fe, enum fe_refusal how,
     fe_check_callbacks_silent(fe, mark, request);
     if (!fe->dev->broken) {
         struct fe_msg m;
-        EXPECT_TRUE(fe_call(fe, VHOST_USER_GET_FEATURES, FE_VERSION, NULL, 0,
-                            NULL, 0));
+        EXPECT_TRUE(
+            fe_call(fe, VHOST_USER_GET_FEATURES, FE_VERSION, NULL, 0, NULL, 0));
         fe_expect_reply(fe, VHOST_USER_GET_FEATURES, 8, &m);
     }
 }
@@ -654,8 +658,8 @@ void fe_rem_mem_reg(struct vu_frontend *fe, unsigned region)
     fe_set(fe, VHOST_USER_REM_MEM_REG, &m, sizeof(m), NULL, 0);
 }
 
-static void fe_set_state(struct vu_frontend *fe, uint32_t request,
-                         unsigned idx, unsigned num)
+static void fe_set_state(struct vu_frontend *fe, uint32_t request, unsigned idx,
+                         unsigned num)
 {
     struct vhost_vring_state s = { .index = idx, .num = num };
 
@@ -727,8 +731,8 @@ uint32_t fe_get_config(struct vu_frontend *fe, uint32_t offset, uint32_t size,
     struct fe_msg m;
 
     EXPECT_LE(size, VHOST_USER_MAX_CONFIG_SIZE);
-    EXPECT_TRUE(fe_call(fe, VHOST_USER_GET_CONFIG, FE_VERSION, &c, len, NULL,
-                        0));
+    EXPECT_TRUE(
+        fe_call(fe, VHOST_USER_GET_CONFIG, FE_VERSION, &c, len, NULL, 0));
     EXPECT_EQ(fe_recv(fe, &m), 1);
     EXPECT_EQ(m.request, VHOST_USER_GET_CONFIG);
     EXPECT_EQ(m.flags, FE_REPLY_FLAGS);
@@ -736,7 +740,8 @@ uint32_t fe_get_config(struct vu_frontend *fe, uint32_t offset, uint32_t size,
     EXPECT_LE(m.size, sizeof(VhostUserConfig));
     memcpy(out, &m.payload.config, sizeof(*out));
     return m.size >= VHOST_USER_CONFIG_HDR_SIZE
-               ? m.size - VHOST_USER_CONFIG_HDR_SIZE : 0;
+               ? m.size - VHOST_USER_CONFIG_HDR_SIZE
+               : 0;
 }
 
 void fe_set_config(struct vu_frontend *fe, uint32_t offset, const void *data,
@@ -815,7 +820,8 @@ uint64_t fe_ring_place(struct vu_frontend *fe, struct fe_ring *r, uint64_t gpa,
     return total;
 }
 
-void fe_ring_setup(struct vu_frontend *fe, unsigned idx, const struct fe_ring *r)
+void fe_ring_setup(struct vu_frontend *fe, unsigned idx,
+                   const struct fe_ring *r)
 {
     fe_set_vring_num(fe, idx, r->num);
     fe_set_vring_base(fe, idx, 0);
@@ -884,8 +890,7 @@ static int tdev_process_msg(VuDev *dev, VhostUserMsg *vmsg, int *do_reply)
 {
     struct test_device *t = tdev_of(dev);
 
-    tdev_record(dev, TDEV_PROCESS_MSG, -1, (uint32_t)vmsg->request,
-                vmsg->size);
+    tdev_record(dev, TDEV_PROCESS_MSG, -1, (uint32_t)vmsg->request, vmsg->size);
     return t->process_msg ? t->process_msg(t, vmsg, do_reply) : 0;
 }
 
@@ -906,7 +911,8 @@ static int tdev_get_config(VuDev *dev, uint8_t *config, uint32_t len)
 
     tdev_record(dev, TDEV_GET_CONFIG, -1, len, 0);
     /* Never trust len here: a library bug must not become a test crash. */
-    memcpy(config, t->config, len < sizeof(t->config) ? len : sizeof(t->config));
+    memcpy(config, t->config,
+           len < sizeof(t->config) ? len : sizeof(t->config));
     return t->get_config_result;
 }
 
@@ -1076,8 +1082,10 @@ void sess_ring(struct vu_session *s, unsigned q, unsigned num)
     EXPECT_LT(q, FE_MAX_QUEUES);
     fe_ring_place(&s->fe, &s->rings[q], SESS_RING_GPA(q), num);
     fe_ring_setup(&s->fe, q, &s->rings[q]);
-    fe_set_vring_fd(&s->fe, VHOST_USER_SET_VRING_KICK, q, fe_kick_fd(&s->fe, q));
-    fe_set_vring_fd(&s->fe, VHOST_USER_SET_VRING_CALL, q, fe_call_fd(&s->fe, q));
+    fe_set_vring_fd(&s->fe, VHOST_USER_SET_VRING_KICK, q,
+                    fe_kick_fd(&s->fe, q));
+    fe_set_vring_fd(&s->fe, VHOST_USER_SET_VRING_CALL, q,
+                    fe_call_fd(&s->fe, q));
     EXPECT_NOT_NULL(s->td.dev.vq[q].vring.desc);
 }
 

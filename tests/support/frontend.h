@@ -68,13 +68,13 @@ struct fe_msg {
 };
 
 struct vu_frontend {
-    int sock;            /* our end */
-    int dev_sock;        /* device end of the pair (for vu_init), or -1 */
-    VuDev *dev;          /* in-process device to dispatch, or NULL */
+    int sock;                 /* our end */
+    int dev_sock;             /* device end of the pair (for vu_init), or -1 */
+    VuDev *dev;               /* in-process device to dispatch, or NULL */
     struct test_device *tdev; /* set by fe_attach_tdev: for failure reports */
-    bool need_reply;     /* set NEED_REPLY on set-style requests, expect ack 0 */
-    bool last_dispatch;  /* what the last vu_dispatch returned */
-    int timeout_ms;      /* connected mode: wait for a reply this long */
+    bool need_reply;    /* set NEED_REPLY on set-style requests, expect ack 0 */
+    bool last_dispatch; /* what the last vu_dispatch returned */
+    int timeout_ms;     /* connected mode: wait for a reply this long */
     struct fe_region regions[FE_MAX_REGIONS];
     unsigned nregions;
     int kick[FE_MAX_QUEUES]; /* eventfds, created on first use */
@@ -236,7 +236,8 @@ struct fe_ring {
 uint64_t fe_ring_place(struct vu_frontend *fe, struct fe_ring *r, uint64_t gpa,
                        unsigned num);
 /* NUM, BASE 0, ADDR (uaddrs of the ring) for queue idx. */
-void fe_ring_setup(struct vu_frontend *fe, unsigned idx, const struct fe_ring *r);
+void fe_ring_setup(struct vu_frontend *fe, unsigned idx,
+                   const struct fe_ring *r);
 /* Publish a one-descriptor chain (device-writable if `writable`). */
 void fe_ring_post(struct fe_ring *r, uint64_t buf_gpa, uint32_t len,
                   bool writable);
@@ -245,19 +246,19 @@ void fe_ring_post(struct fe_ring *r, uint64_t buf_gpa, uint32_t len,
 
 enum tdev_event_kind {
     TDEV_GET_FEATURES,
-    TDEV_SET_FEATURES,           /* a = features */
+    TDEV_SET_FEATURES, /* a = features */
     TDEV_GET_PROTOCOL_FEATURES,
-    TDEV_SET_PROTOCOL_FEATURES,  /* a = features */
-    TDEV_PROCESS_MSG,            /* a = request, b = size */
-    TDEV_QUEUE_SET_STARTED,      /* qidx, a = started */
-    TDEV_IN_ORDER,               /* qidx */
-    TDEV_GET_CONFIG,             /* a = len */
-    TDEV_SET_CONFIG,             /* a = offset, b = size */
+    TDEV_SET_PROTOCOL_FEATURES, /* a = features */
+    TDEV_PROCESS_MSG,           /* a = request, b = size */
+    TDEV_QUEUE_SET_STARTED,     /* qidx, a = started */
+    TDEV_IN_ORDER,              /* qidx */
+    TDEV_GET_CONFIG,            /* a = len */
+    TDEV_SET_CONFIG,            /* a = offset, b = size */
     TDEV_GET_SHARED_OBJECT,
     TDEV_PANIC,
-    TDEV_SET_WATCH,              /* a = fd, b = condition */
-    TDEV_REMOVE_WATCH,           /* a = fd */
-    TDEV_QUEUE_HANDLER,          /* qidx */
+    TDEV_SET_WATCH,     /* a = fd, b = condition */
+    TDEV_REMOVE_WATCH,  /* a = fd */
+    TDEV_QUEUE_HANDLER, /* qidx */
     TDEV_KIND_COUNT
 };
 
@@ -289,7 +290,7 @@ struct test_device {
     uint64_t features;          /* returned by get_features */
     uint64_t protocol_features; /* returned by get_protocol_features */
     uint8_t config[VHOST_USER_MAX_CONFIG_SIZE];
-    uint32_t config_len;        /* valid bytes of config */
+    uint32_t config_len; /* valid bytes of config */
     int get_config_result;
     int set_config_result;
     bool in_order;
@@ -334,7 +335,7 @@ void fe_negotiate(struct vu_frontend *fe, uint64_t extra_features,
 #define SESS_RAM_GPA 0x0ull
 #define SESS_RAM_SIZE 0x100000ull
 #define SESS_RAM_UADDR 0x7f0000000000ull
-#define SESS_RING_GPA(q) (0x1000ull + (uint64_t)(q) * 0x8000ull)
+#define SESS_RING_GPA(q) (0x1000ull + (uint64_t)(q)*0x8000ull)
 
 struct vu_session {
     struct vu_frontend fe;
