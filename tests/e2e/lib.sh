@@ -238,6 +238,56 @@ e2e_start_dpdk_vhost() {
     e2e_wait_socket "$name" "$sock" 30
 }
 
+# e2e_testpmd_start NAME VDEV NQ [LCORES]: an interactive testpmd (the frontend, e.g.
+# VDEV="net_virtio_user0,path=SOCK,queues=1") driven through a fifo; waits for its prompt
+# and for the port's link. Then e2e_testpmd_cmd NAME "command", e2e_testpmd_wait NAME REGEX T,
+# e2e_testpmd_quit NAME. Output (line-buffered) in $E2E_WORK/NAME.log.
+declare -A E2E_TESTPMD_FD
+e2e_testpmd_start() {
+    local name=$1 vdev=$2 nq=$3 lcores=${4:-0@1,1@1} fd
+    e2e_need dpdk-testpmd dpdk-dev
+    e2e_need stdbuf coreutils
+    local log=$E2E_WORK/$name.log fifo=$E2E_WORK/$name.in
+    rm -f "$fifo"; mkfifo "$fifo" || e2e_fail "mkfifo $fifo"
+    # stdbuf: testpmd's stdout is a file here; without line buffering its output arrives late.
+    local cmd=(stdbuf -oL -eL dpdk-testpmd --lcores "$lcores" --no-huge -m 512 --no-pci
+        --file-prefix="e2e-$name-$$" --vdev "$vdev" -- -i --total-num-mbufs=16384 --rxq="$nq" --txq="$nq")
+    echo "+ ${cmd[*]}" > "$log"
+    "${cmd[@]}" < "$fifo" >> "$log" 2>&1 &
+    E2E_PID[$name]=$!; E2E_PIDS+=("$!"); E2E_LOG[$name]=$log
+    exec {fd}>"$fifo"
+    E2E_TESTPMD_FD[$name]=$fd
+    e2e_log "started testpmd $name (pid ${E2E_PID[$name]}): $vdev"
+    e2e_testpmd_wait "$name" 'testpmd> ' 30
+    local i
+    for ((i = 0; i < 40; i++)); do
+        e2e_testpmd_cmd "$name" "show port info 0"
+        sleep 0.25
+        grep -q 'Link status: up' "$log" && return 0
+    done
+    e2e_fail "$name: the port never came up (vhost-user handshake failed?)"
+}
+e2e_testpmd_cmd() { echo "$2" >&"${E2E_TESTPMD_FD[$1]}"; }
+e2e_testpmd_wait() { # NAME REGEX TIMEOUT
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        grep -Eq "$2" "${E2E_LOG[$1]}" && return 0
+        e2e_alive "$1" || e2e_fail "testpmd $1 exited: $(tail -n 15 "${E2E_LOG[$1]}")"
+        sleep 0.1
+    done
+    e2e_fail "testpmd $1: no /$2/ within $3 s"
+}
+e2e_testpmd_quit() { # NAME: quit, wait (15 s), must exit 0 after printing Bye
+    local name=$1 pid=${E2E_PID[$1]} i rc
+    e2e_testpmd_cmd "$name" quit
+    exec {E2E_TESTPMD_FD[$name]}>&-
+    for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && e2e_fail "testpmd $name did not quit"
+    wait "$pid"; rc=$?
+    [ $rc = 0 ] || e2e_fail "testpmd $name exited with $rc"
+    grep -q 'Bye' "${E2E_LOG[$name]}" || e2e_fail "testpmd $name did not finish cleanly"
+}
+
 # --------------------------------------------------------------------------- QEMU
 # e2e_qemu NAME APPEND QEMU_ARGS...: boot the guest in the background.
 #   E2E_SMP (1), E2E_MEM (256M), E2E_REBOOT=1 (allow guest reboots: no -no-reboot)

@@ -15,7 +15,8 @@
 #      the backend or in testpmd's RX ring. In the io phase TX - RX per stream is exactly 128.
 #   3. `set fwd rxonly` + `start`: testpmd first drains its RX queues, then receives for 1 s:
 #      every in-flight frame comes home.
-#   The last case sends 1464-byte frames of 3 segments (`set txpkts 64,1000,400`).
+#   The last case sends 1464-byte frames of 3 segments (`set txpkts 64,1000,400`), with a
+#   population of 32 frames per queue (3 descriptors each must fit the ring too).
 #   4. `show port stats 0` (the PMD's cumulative counters): RX-packets must EQUAL TX-packets
 #      (a lost frame would leave RX < TX for good; a duplicated one RX > TX), and every queue
 #      must have carried traffic, with no TX drops, RX misses, RX errors or mbuf shortages.
@@ -24,24 +25,17 @@
 backend=${1:-example}
 e2e_init "dpdk-$backend" "${E2E_DEADLINE:-200}"
 e2e_need dpdk-testpmd dpdk-dev
-e2e_need mkfifo coreutils
 [ "$backend" = example ] && e2e_need_net_example
 RUN_S=${E2E_DPDK_RUN_S:-3}
 MIN_PER_QUEUE=${E2E_DPDK_MIN_PER_QUEUE:-20000}
 
-fe_cmd() { echo "$*" >&7; }
-fe_wait() { # REGEX TIMEOUT: wait for REGEX in the frontend's log
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        grep -Eq "$1" "$fe_log" && return 0
-        e2e_alive fe || e2e_fail "testpmd (frontend) exited: $(tail -n 15 "$fe_log")"
-        sleep 0.1
-    done
-    e2e_fail "testpmd (frontend): no /$1/ within $2 s"
-}
-
 run_case() { # NAME QUEUES MRG_RXBUF [TXPKTS]
     local c=$1 nq=$2 mrg=$3 txpkts=${4:-} sock=$E2E_WORK/$1.sock
+    # In-flight population per queue: 4 bursts of 32 frames; 1 burst for 3-segment frames
+    # (3 descriptors each without indirect descriptors: 32 x 3 still fits the 256-entry ring).
+    local bursts=4
+    [ -n "$txpkts" ] && bursts=1
+    local pop=$((bursts * 32))
     rm -f "$sock"
     if [ "$backend" = example ]; then
         local args=(--reflect)
@@ -54,44 +48,21 @@ run_case() { # NAME QUEUES MRG_RXBUF [TXPKTS]
         e2e_wait_socket "be-$c" "$sock" 30
     fi
 
-    fe_log=$E2E_WORK/fe-$c.log
-    local fifo=$E2E_WORK/fe-$c.in
-    rm -f "$fifo"; mkfifo "$fifo"
-    # stdbuf: testpmd's stdout is a file here; without line buffering its output arrives late.
-    local cmd=(stdbuf -oL -eL dpdk-testpmd --lcores '0@1,1@1' --no-huge -m 512 --no-pci --file-prefix="e2e-fe-$$"
-        --vdev "net_virtio_user0,path=$sock,queues=$nq,queue_size=256,mrg_rxbuf=$mrg"
-        -- -i --total-num-mbufs=16384 --rxq="$nq" --txq="$nq")
-    echo "+ ${cmd[*]}" > "$fe_log"
-    "${cmd[@]}" < "$fifo" >> "$fe_log" 2>&1 &
-    E2E_PID[fe]=$!; E2E_PIDS+=("$!"); E2E_LOG[fe]=$fe_log
-    exec 7>"$fifo"
-    e2e_log "$c: testpmd frontend (pid ${E2E_PID[fe]}) on $sock, queues=$nq mrg_rxbuf=$mrg"
-    fe_wait 'testpmd> ' 30
-    local i up=0
-    for ((i = 0; i < 40; i++)); do
-        fe_cmd "show port info 0"
-        sleep 0.25
-        grep -q 'Link status: up' "$fe_log" && { up=1; break; }
-    done
-    [ $up = 1 ] || e2e_fail "$c: the virtio_user port never came up (handshake failed?)"
+    local fe=fe-$c
+    fe_log=$E2E_WORK/$fe.log
+    e2e_testpmd_start "$fe" "net_virtio_user0,path=$sock,queues=$nq,queue_size=256,mrg_rxbuf=$mrg" "$nq" '0@1,1@1'
     # `set txpkts A,B,C`: frames of several segments (descriptor chains, or indirect tables)
-    [ -n "$txpkts" ] && fe_cmd "set txpkts $txpkts"
-    fe_cmd "start tx_first 4"
+    [ -n "$txpkts" ] && e2e_testpmd_cmd "$fe" "set txpkts $txpkts"
+    e2e_testpmd_cmd "$fe" "start tx_first $bursts"
     sleep "$RUN_S"
-    fe_cmd "stop"
-    fe_wait 'Accumulated forward statistics' 10
-    fe_cmd "set fwd rxonly"
-    fe_cmd "start"
+    e2e_testpmd_cmd "$fe" "stop"
+    e2e_testpmd_wait "$fe" 'Accumulated forward statistics' 10
+    e2e_testpmd_cmd "$fe" "set fwd rxonly"
+    e2e_testpmd_cmd "$fe" "start"
     sleep 1
-    fe_cmd "stop"
-    fe_cmd "show port stats 0"
-    fe_cmd "quit"
-    exec 7>&-
-    local pid=${E2E_PID[fe]}
-    for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && e2e_fail "$c: testpmd did not quit"
-    wait "$pid" || e2e_fail "$c: testpmd exited with $?"
-    grep -q 'Bye' "$fe_log" || e2e_fail "$c: testpmd did not finish cleanly"
+    e2e_testpmd_cmd "$fe" "stop"
+    e2e_testpmd_cmd "$fe" "show port stats 0"
+    e2e_testpmd_quit "$fe"
 
     # --- io phase, per stream (= per queue): RX-packets, TX-packets, TX-dropped
     local q rx tx drop
@@ -110,7 +81,7 @@ run_case() { # NAME QUEUES MRG_RXBUF [TXPKTS]
         fi
         e2e_expect "$c: queue $q carried >= $MIN_PER_QUEUE frames in ${RUN_S}s" "${rx:-0}" -ge "$MIN_PER_QUEUE"
         e2e_expect "$c: queue $q TX-dropped" "${drop:-x}" -eq 0
-        e2e_expect "$c: queue $q TX - RX = the 128 frames in flight" "$((tx - rx))" -eq 128
+        e2e_expect "$c: queue $q TX - RX = the $pop frames in flight" "$((tx - rx))" -eq "$pop"
     done
     # --- cumulative PMD counters after the drain
     local stats
