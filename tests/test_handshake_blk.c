@@ -413,6 +413,42 @@ static void test_blk_handshake_add_mem_reg(void)
     blk_full_session(true);
 }
 
+/* A backend restarted with requests still in flight: SET_VRING_BASE says 2
+ * were taken, the used ring says 1 came back.  A device that completes in
+ * order is asked (at SET_VRING_ADDR) and resumes from the used index. */
+static void resume_case(bool in_order, uint16_t expect_last_avail)
+{
+    struct blk b;
+    struct fe_ring *r = &b.rings[0];
+
+    blk_open(&b, false);
+    b.td.in_order = in_order;
+    connect_features(&b);
+    connect_protocol(&b);
+    b.fe.need_reply = false;
+    fe_set_features(&b.fe, b.features);
+    fe_set_mem_table(&b.fe);
+    fe_ring_place(&b.fe, r, RING_GPA(0), QSIZE);
+    r->used->idx = htole16(1);
+    fe_set_vring_num(&b.fe, 0, QSIZE);
+    fe_set_vring_base(&b.fe, 0, 2);
+    unsigned asked = tdev_count(&b.td, TDEV_IN_ORDER);
+    fe_set_vring_addr(&b.fe, 0, fe_gpa_to_uaddr(&b.fe, r->desc_gpa),
+                      fe_gpa_to_uaddr(&b.fe, r->avail_gpa),
+                      fe_gpa_to_uaddr(&b.fe, r->used_gpa), r->used_gpa, 0);
+    EXPECT_EQ(tdev_count(&b.td, TDEV_IN_ORDER), asked + 1);
+    EXPECT_EQ(tdev_last(&b.td, TDEV_IN_ORDER)->qidx, 0);
+    EXPECT_EQ(b.td.dev.vq[0].last_avail_idx, expect_last_avail);
+    EXPECT_EQ(b.td.dev.vq[0].used_idx, 1);
+    blk_close(&b);
+}
+
+static void test_blk_resume_in_order(void)
+{
+    resume_case(true, 1);
+    resume_case(false, 2);
+}
+
 /* Without REPLY_ACK nothing but the GET_* answers may come back. */
 static void test_blk_handshake_without_reply_ack(void)
 {
@@ -454,6 +490,7 @@ int main(void)
     RUN_TEST(test_blk_handshake_set_mem_table);
     RUN_TEST(test_blk_handshake_add_mem_reg);
     RUN_TEST(test_blk_handshake_without_reply_ack);
+    RUN_TEST(test_blk_resume_in_order);
     RUN_TEST(test_blk_session_leaves_no_fds);
     END_TESTS();
 }

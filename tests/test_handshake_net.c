@@ -188,6 +188,34 @@ static void one_packet(struct net *n, unsigned q, bool device_writes)
     EXPECT_EQ(fe_take_call(&n->fe, q), 1);
 }
 
+static bool log_bit(const uint8_t *log, uint64_t gpa)
+{
+    uint64_t page = gpa / VHOST_LOG_PAGE;
+
+    return (log[page / 8] >> (page % 8)) & 1;
+}
+
+/* Dirty logging while migrating: the rx buffer the device writes and the
+ * used ring it updates are both marked in the shared log. */
+static void migrate_rx_is_logged(struct net *n, const uint8_t *log)
+{
+    struct fe_ring *r = &n->rings[0];
+    uint64_t buf = BUF_GPA; /* one_packet's rx buffer for queue 0 */
+
+    n->fe.need_reply = true; /* ADDR with F_LOG asks for an ack */
+    fe_set_vring_addr(&n->fe, 0, fe_gpa_to_uaddr(&n->fe, r->desc_gpa),
+                      fe_gpa_to_uaddr(&n->fe, r->avail_gpa),
+                      fe_gpa_to_uaddr(&n->fe, r->used_gpa), r->used_gpa,
+                      1u << VHOST_VRING_F_LOG);
+    n->fe.need_reply = false;
+    EXPECT_FALSE(log_bit(log, buf));
+    EXPECT_FALSE(log_bit(log, r->used_gpa));
+    one_packet(n, 0, true);
+    EXPECT_TRUE(log_bit(log, buf));
+    EXPECT_TRUE(log_bit(log, r->used_gpa));
+    EXPECT_FALSE(log_bit(log, BUF_GPA + 0x10000)); /* nothing else */
+}
+
 static void migrate_and_announce(struct net *n)
 {
     uint64_t log_size = 4096;
@@ -197,6 +225,8 @@ static void migrate_and_announce(struct net *n)
 
     EXPECT_SUCCESS(log_fd);
     EXPECT_SUCCESS(ftruncate(log_fd, (off_t)log_size));
+    uint8_t *view = mmap(NULL, log_size, PROT_READ, MAP_SHARED, log_fd, 0);
+    EXPECT_TRUE(view != MAP_FAILED);
     n->fe.need_reply = true;
     fe_set_features(&n->fe, n->features | (1ULL << VHOST_F_LOG_ALL));
     n->fe.need_reply = false;
@@ -208,6 +238,8 @@ static void migrate_and_announce(struct net *n)
     close(log_fd);
     EXPECT_NOT_NULL(n->td.dev.log_table);
     EXPECT_EQ(n->td.dev.log_size, log_size);
+    migrate_rx_is_logged(n, view);
+    munmap(view, log_size);
     /* SEND_RARP: u64 carrying the MAC in its first six bytes. */
     uint8_t rarp[8] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0, 0 };
     EXPECT_TRUE(fe_call(&n->fe, VHOST_USER_SEND_RARP, FE_VERSION, rarp,
