@@ -319,6 +319,15 @@ static void check_queue_rings(struct fz_rings *r, unsigned qi)
     }
 }
 
+void fz_rings_resync(struct fz_rings *r)
+{
+    for (unsigned i = 0; i < r->nq; i++) {
+        VuVirtq *vq = &r->dev->vq[i];
+
+        r->q[i].used_tainted = vq->vring.used && ld16(&vq->vring.used->idx) != vq->used_idx;
+    }
+}
+
 void fz_rings_check(struct fz_rings *r)
 {
     for (unsigned i = 0; i < r->nq; i++) {
@@ -678,8 +687,9 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
         }
         vq = &dev->vq[qi];
         av = vq->vring.avail;
-        fz_log("op %u q%u (inuse %u last_avail %u used %u broken %d)\n", op, qi, vq->inuse,
-               vq->last_avail_idx, vq->used_idx, dev->broken);
+        fz_log("op %u q%u (inuse %u last_avail %u used %u/%d broken %d)\n", op, qi, vq->inuse,
+               vq->last_avail_idx, vq->used_idx,
+               vq->vring.used ? (int)ld16(&vq->vring.used->idx) : -1, dev->broken);
         check_queue_rings(r, qi);
         if (r->before_op) {
             r->before_op(r, op, qi);

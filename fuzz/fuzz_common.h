@@ -91,6 +91,9 @@ void fz_rings_fini(struct fz_rings *r);
 void fz_rings_run(struct fz_rings *r, struct tlv *t);
 /* The device side of a kick: pop everything, push it back, notify. */
 void fz_rings_service(struct fz_rings *r, unsigned qidx);
+/* The frontend changed the rings' memory or state (a message): a used->idx
+ * that no longer matches the library's shadow is the guest's doing. */
+void fz_rings_resync(struct fz_rings *r);
 /* Check the invariants of every queue that are checkable at rest. */
 void fz_rings_check(struct fz_rings *r);
 

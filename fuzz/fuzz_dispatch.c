@@ -798,6 +798,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!go_on) {
             break;
         }
+        if (tag == VU_TLV_TAG_MSG) {
+            fz_rings_resync(&S.rings);
+        }
         fz_rings_check(&S.rings);
     }
     fz_rings_check(&S.rings);
