@@ -69,6 +69,7 @@ if [ ! -s "$cache/vmlinux" ] || [ ! -d "$kdir/lib/modules" ]; then
     [ -n "$off" ] || { say "no xz magic in $vmlinuz"; exit 1; }
     tail -c +"$((off + 1))" "$vmlinuz" | xz -dcq > "$cache/vmlinux.tmp" 2>/dev/null || true
     head -c 4 "$cache/vmlinux.tmp" | od -An -c | grep -q 'E   L   F' || { say "decompressed kernel is not an ELF"; exit 1; }
+    [ "$(stat -c %s "$cache/vmlinux.tmp")" -gt $((16 * 1024 * 1024)) ] || { say "decompressed kernel is truncated"; exit 1; }
     mv "$cache/vmlinux.tmp" "$cache/vmlinux"
     rm -rf "$kdir"
     mv "$kdir.tmp" "$kdir"
