@@ -7,6 +7,7 @@
  * inflight/config/ungated/repeat rows in test_msg_features.c.
  */
 #include "frontend.h"
+#include "internal.h" /* vu_message_read_default, for a custom reader */
 #include "test_util.h"
 
 #include <fcntl.h>
@@ -430,6 +431,63 @@ static void test_device_sees_request_none(void)
     sess_close(&s);
 }
 
+/* ---- custom readers (vu_init's read_msg, as qemu-storage-daemon uses) ---- */
+
+static unsigned custom_reads;
+static int lie_fd_num; /* what the lying reader reports, 0: the truth */
+
+/* Reads with the default reader's wire format, then lies about fd_num
+ * (once). */
+static bool lying_reader(VuDev *dev, int sock, VhostUserMsg *vmsg)
+{
+    custom_reads++;
+    if (!vu_message_read_default(dev, sock, vmsg)) {
+        return false;
+    }
+    if (lie_fd_num) {
+        vmsg->fd_num = lie_fd_num;
+        lie_fd_num = 0; /* one message only */
+    }
+    return true;
+}
+
+static void test_custom_reader_is_used(void)
+{
+    struct vu_session s;
+
+    sess_open(&s, MAX_Q, ALL_PROTO);
+    s.td.dev.read_msg = lying_reader;
+    custom_reads = 0;
+    lie_fd_num = 0;
+    EXPECT_NE(fe_get_features(&s.fe), 0);
+    EXPECT_EQ(custom_reads, 1);
+    fe_shutdown_write(&s.fe);
+    EXPECT_FALSE(fe_dispatch(&s.fe)); /* the reader's false ends it */
+    EXPECT_EQ(custom_reads, 2);
+    sess_close(&s);
+}
+
+/* A reader claiming more fds than the message can hold: refused, and the
+ * fds it did deliver are closed. */
+static void test_custom_reader_bad_fd_num(void)
+{
+    const int lies[] = { VHOST_MEMORY_BASELINE_NREGIONS + 1, 1000, -1 };
+
+    for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
+        struct vu_session s;
+        int efd = new_eventfd();
+        sess_open(&s, MAX_Q, ALL_PROTO);
+        s.td.dev.read_msg = lying_reader;
+        lie_fd_num = lies[i];
+        uint64_t feats = s.td.dev.features;
+        int fds[2] = { efd, efd };
+        fe_expect_refused(&s.fe, FE_REFUSED_EITHER, VHOST_USER_SET_FEATURES,
+                          FE_ACK, &feats, 8, fds, 2);
+        close(efd);
+        sess_close(&s);
+    }
+}
+
 /* ---- dispatcher policies ---- */
 
 /* NEED_REPLY on an accepted request: ack 0; without it: no reply. */
@@ -530,6 +588,8 @@ int main(void)
     RUN_TEST(test_device_takes_fd);
     RUN_TEST(test_device_ignores_fd);
     RUN_TEST(test_device_sees_request_none);
+    RUN_TEST(test_custom_reader_is_used);
+    RUN_TEST(test_custom_reader_bad_fd_num);
     RUN_TEST(test_policy_need_reply);
     RUN_TEST(test_policy_refusal_acks_one);
     RUN_TEST(test_policy_refusal_without_ack_breaks);
