@@ -139,6 +139,10 @@ void vu_log_kick(VuDev *dev);
 /* Mark bytes [off, off+len) of vq's used ring dirty when that ring is logged
  * (VHOST_VRING_F_LOG in vq->vring.flags).  Added by the virtqueue owner. */
 void vu_log_used_ring(VuDev *dev, VuVirtq *vq, uint64_t off, uint64_t len);
+/* Mark the guest pages behind [host, host+len) dirty; host must lie in one
+ * of our region mappings, else the device fails with "<who>: ...". */
+void vu_log_host_range(VuDev *dev, const void *host, uint64_t len,
+                       const char *who);
 /* Unmap the log (impl->log_map_base/log_map_len), clear log_table/log_size
  * and close log_call_fd.  Called by vu_deinit. */
 void vu_log_close(VuDev *dev);
@@ -162,13 +166,11 @@ static inline void vu_ring_store32(void *p, uint32_t v)
 }
 
 /* One validated descriptor chain, gathered before the element is allocated.
- * iov[] holds the readable (out) segments first, then the writable (in) ones;
- * in_gpa[k] is the guest address of in segment k (for dirty logging). */
+ * iov[] holds the readable (out) segments first, then the writable (in) ones. */
 struct vu_chain {
     unsigned out_num, in_num;
     uint64_t out_bytes, in_bytes;
     struct iovec iov[VIRTQUEUE_MAX_SIZE];
-    uint64_t in_gpa[VIRTQUEUE_MAX_SIZE];
 };
 
 /* Walk and validate the chain starting at head.  With map, every buffer is

@@ -74,6 +74,39 @@ void vu_log_used_ring(VuDev *dev, VuVirtq *vq, uint64_t off, uint64_t len)
     vu_log_write(dev, gpa, len);
 }
 
+/* Guest-physical address of host range [host, host+len) in our mappings. */
+static bool host_to_gpa(const VuDev *dev, const void *host, uint64_t len,
+                        uint64_t *gpa)
+{
+    uintptr_t p = (uintptr_t)host;
+
+    for (uint32_t i = 0; i < dev->nregions; i++) {
+        const VuDevRegion *r = &dev->regions[i];
+        uintptr_t start = (uintptr_t)(r->mmap_addr + r->mmap_offset);
+
+        if (p >= start && p - start < r->size && len <= r->size - (p - start)) {
+            *gpa = r->gpa + (p - start);
+            return true;
+        }
+    }
+    return false;
+}
+
+void vu_log_host_range(VuDev *dev, const void *host, uint64_t len,
+                       const char *who)
+{
+    uint64_t gpa;
+
+    if (!logging(dev) || len == 0) {
+        return;
+    }
+    if (!host_to_gpa(dev, host, len, &gpa)) {
+        vu_fail(dev, "%s: written buffer is not in guest memory", who);
+        return;
+    }
+    vu_log_write(dev, gpa, len);
+}
+
 void vu_log_kick(VuDev *dev)
 {
     if (!logging(dev) || dev->log_call_fd < 0) {

@@ -12,22 +12,6 @@
 #include <string.h>
 
 #define ALIGN_UP(n, a) (((n) + (a)-1) & ~((size_t)(a)-1))
-#define VU_ELEM_MAGIC 0x76756c656d656e74ULL
-
-/* One in-buffer piece as popped: where fill must mark the dirty log. */
-struct vu_in_seg {
-    uint64_t gpa;
-    uint64_t len;
-};
-
-/* Private block placed right before elem->in_sg in the element allocation. */
-struct vu_elem_priv {
-    uint64_t magic;
-    const struct iovec *in_sg; /* proves this block belongs to in_sg */
-    unsigned nsegs;
-    struct vu_in_seg *segs;
-};
-
 static struct vu_vq_priv *queue_priv(VuDev *dev, VuVirtq *vq)
 {
     int qidx = vu_queue_index(dev, vq);
@@ -95,39 +79,29 @@ static bool read_head(VuDev *dev, VuVirtq *vq, uint16_t slot, unsigned *head,
 
 static size_t element_size(size_t sz, const struct vu_chain *c)
 {
-    return ALIGN_UP(sz, 8) + sizeof(struct vu_elem_priv) +
-           sizeof(struct iovec) * (c->in_num + c->out_num) +
-           sizeof(struct vu_in_seg) * c->in_num;
+    return ALIGN_UP(sz, _Alignof(struct iovec)) +
+           sizeof(struct iovec) * (c->in_num + c->out_num);
 }
 
-/* One allocation: caller's sz bytes, private block, in_sg, out_sg, segs. */
+/* One allocation: the caller's sz bytes (zeroed), then in_sg, then out_sg. */
 static VuVirtqElement *alloc_element(size_t sz, unsigned head,
                                      const struct vu_chain *c)
 {
     char *base = malloc(element_size(sz, c));
-    struct vu_elem_priv *priv;
     VuVirtqElement *elem = (VuVirtqElement *)(void *)base;
 
     if (!base) {
         return NULL;
     }
     memset(base, 0, sz);
-    priv = (struct vu_elem_priv *)(void *)(base + ALIGN_UP(sz, 8));
     elem->index = head;
     elem->out_num = c->out_num;
     elem->in_num = c->in_num;
-    elem->in_sg = (struct iovec *)(priv + 1);
+    elem->in_sg =
+        (struct iovec *)(void *)(base + ALIGN_UP(sz, _Alignof(struct iovec)));
     elem->out_sg = elem->in_sg + c->in_num;
     memcpy(elem->in_sg, &c->iov[c->out_num], sizeof(struct iovec) * c->in_num);
     memcpy(elem->out_sg, c->iov, sizeof(struct iovec) * c->out_num);
-    priv->magic = VU_ELEM_MAGIC;
-    priv->in_sg = elem->in_sg;
-    priv->nsegs = c->in_num;
-    priv->segs = (struct vu_in_seg *)(void *)(elem->out_sg + c->out_num);
-    for (unsigned k = 0; k < c->in_num; k++) {
-        priv->segs[k].gpa = c->in_gpa[k];
-        priv->segs[k].len = c->iov[c->out_num + k].iov_len;
-    }
     return elem;
 }
 
@@ -269,23 +243,22 @@ VU_EXPORT bool vu_queue_rewind(VuDev *dev, VuVirtq *vq, unsigned int num)
     return true;
 }
 
-/* Mark the bytes the device wrote into the element's in-buffers dirty. */
+/*
+ * Mark the bytes the device wrote into the element's in-buffers dirty.  The
+ * guest addresses come from the iovecs pop built (host pointers into our
+ * own mappings), never from the guest's descriptors again: the guest may
+ * have rewritten those since.
+ */
 static void log_written(VuDev *dev, const VuVirtqElement *elem, uint64_t len)
 {
-    const struct vu_elem_priv *priv;
-
-    if (!vu_has_feature(dev, VHOST_F_LOG_ALL) || !dev->log_table || len == 0) {
+    if (!vu_has_feature(dev, VHOST_F_LOG_ALL) || !dev->log_table) {
         return;
     }
-    priv = elem->in_sg ? (const struct vu_elem_priv *)elem->in_sg - 1 : NULL;
-    if (!priv || priv->magic != VU_ELEM_MAGIC || priv->in_sg != elem->in_sg) {
-        vu_fail(dev, "vu_queue_fill: element was not allocated by pop");
-        return;
-    }
-    for (unsigned k = 0; k < priv->nsegs && len > 0; k++) {
-        uint64_t n = len < priv->segs[k].len ? len : priv->segs[k].len;
+    for (unsigned k = 0; k < elem->in_num && len > 0 && !dev->broken; k++) {
+        const struct iovec *v = &elem->in_sg[k];
+        uint64_t n = len < v->iov_len ? len : v->iov_len;
 
-        vu_log_write(dev, priv->segs[k].gpa, n);
+        vu_log_host_range(dev, v->iov_base, n, "vu_queue_fill");
         len -= n;
     }
 }

@@ -58,7 +58,7 @@ static bool walk_fail(struct vu_walk *w, const char *rule)
 
 /* Add one translated piece of a buffer; out pieces must precede in pieces. */
 static bool add_segment(struct vu_walk *w, void *host, uint64_t len,
-                        uint64_t gpa, bool writable)
+                        bool writable)
 {
     struct vu_chain *c = w->c;
     unsigned n = c->out_num + c->in_num;
@@ -69,7 +69,7 @@ static bool add_segment(struct vu_walk *w, void *host, uint64_t len,
     c->iov[n].iov_base = host;
     c->iov[n].iov_len = (size_t)len;
     if (writable) {
-        c->in_gpa[c->in_num++] = gpa;
+        c->in_num++;
     } else {
         c->out_num++;
     }
@@ -88,7 +88,7 @@ static bool map_buffer(struct vu_walk *w, uint64_t gpa, uint64_t len,
         if (!host || piece == 0 || piece > len) {
             return walk_fail(w, "buffer address not in guest memory");
         }
-        if (!add_segment(w, host, piece, gpa, writable)) {
+        if (!add_segment(w, host, piece, writable)) {
             return false;
         }
         gpa += piece;
