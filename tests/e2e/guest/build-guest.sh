@@ -38,8 +38,11 @@ exec 9>"$cache/.lock"
 flock 9
 
 # ---------------------------------------------------------------- kernel
-kdir="$cache/kernel"
-if [ ! -s "$cache/vmlinux" ] || [ ! -d "$kdir/lib/modules" ]; then
+MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk
+         failover net_failover virtio_net"
+kdir="$cache/kernel.tmp"
+mdir="$cache/modules"
+if [ ! -s "$cache/vmlinux" ] || [ ! -s "$mdir/kver" ]; then
     dl="$cache/debs"
     mkdir -p "$dl"
     cd "$dl"
@@ -59,10 +62,10 @@ if [ ! -s "$cache/vmlinux" ] || [ ! -d "$kdir/lib/modules" ]; then
     if ! ls "${dep}"_*.deb >/dev/null 2>&1; then
         timeout 600 apt-get download "$dep" >&2 || { say "apt-get download $dep failed"; [ "${CI:-}" = 1 ] && exit 1; exit 77; }
     fi
-    rm -rf "$kdir.tmp"
-    mkdir -p "$kdir.tmp"
-    dpkg-deb -x "$(ls "${dep}"_*.deb | head -n1)" "$kdir.tmp"
-    vmlinuz=$(ls "$kdir.tmp"/boot/vmlinuz-* | head -n1)
+    rm -rf "$kdir"
+    mkdir -p "$kdir"
+    dpkg-deb -x "$(ls "${dep}"_*.deb | head -n1)" "$kdir"
+    vmlinuz=$(ls "$kdir"/boot/vmlinuz-* | head -n1)
     # The bzImage payload is one xz stream: find its magic FD 37 7A 58 5A 00 and decompress
     # from there (xz ignores the trailing bytes of the bzImage after the stream, with -q).
     off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" | head -n1 | cut -d: -f1)
@@ -71,8 +74,18 @@ if [ ! -s "$cache/vmlinux" ] || [ ! -d "$kdir/lib/modules" ]; then
     head -c 4 "$cache/vmlinux.tmp" | od -An -c | grep -q 'E   L   F' || { say "decompressed kernel is not an ELF"; exit 1; }
     [ "$(stat -c %s "$cache/vmlinux.tmp")" -gt $((16 * 1024 * 1024)) ] || { say "decompressed kernel is truncated"; exit 1; }
     mv "$cache/vmlinux.tmp" "$cache/vmlinux"
-    rm -rf "$kdir"
-    mv "$kdir.tmp" "$kdir"
+    # Keep only the virtio modules (plain .ko in Debian 12; .ko.xz tolerated; absent = built in).
+    kver=$(ls "$kdir/lib/modules" | head -n1)
+    rm -rf "$mdir"
+    mkdir -p "$mdir"
+    for m in $MODULES; do
+        f=$(find "$kdir/lib/modules/$kver" \( -name "$m.ko" -o -name "$m.ko.xz" \) | head -n1)
+        if [ -z "$f" ]; then say "module $m not found (assumed built in)"; continue; fi
+        case "$f" in *.xz) xz -dc "$f" > "$mdir/$m.ko" ;; *) cp "$f" "$mdir/$m.ko" ;; esac
+    done
+    echo "$kver" > "$mdir/kver"
+    cd "$cache"
+    rm -rf "$kdir" "$dl" "$cache/kernel"   # (kernel/: the full tree older versions kept)
     say "vmlinux: $(stat -c %s "$cache/vmlinux") bytes from $(basename "$vmlinuz") (xz at offset $off)"
 fi
 
@@ -87,15 +100,13 @@ if [ ! -s "$cache/initrd.img" ] || [ "$(cat "$cache/initrd.stamp" 2>/dev/null)" 
     for app in $("$busybox" --list); do
         [ "$app" = busybox ] || ln -s busybox "$root/bin/$app"
     done
-    kver=$(ls "$kdir/lib/modules" | head -n1)
+    kver=$(cat "$mdir/kver")
     n=0
-    for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk \
-             failover net_failover virtio_net; do
-        f=$(find "$kdir/lib/modules/$kver" -name "$m.ko" -o -name "$m.ko.xz" | head -n1)
-        if [ -z "$f" ]; then say "module $m not found (assumed built in)"; continue; fi
-        case "$f" in *.xz) xz -dc "$f" > "$root/modules/$m.ko" ;; *) cp "$f" "$root/modules/$m.ko" ;; esac
-        n=$((n + 1))
+    for m in $MODULES; do
+        [ -f "$mdir/$m.ko" ] || continue
+        cp "$mdir/$m.ko" "$root/modules/$m.ko"
         echo "$m" >> "$root/modules/order"
+        n=$((n + 1))
     done
     cp "$here/init" "$root/init"
     chmod 0755 "$root/init"
