@@ -7,6 +7,7 @@
 #include "frontend.h"
 #include "test_util.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -472,7 +473,60 @@ static void test_shared_object_needs_feature(void)
     channel_close(&c);
 }
 
+/* GET_SHARED_OBJECT from the frontend: the device's fd goes back with
+ * u64 0 (and stays the device's), or u64 1 and no fd when it has none. */
+static void test_get_shared_object(void)
+{
+    struct vu_session s;
+    VhostUserShared obj;
+    struct fe_msg m;
+    int dmabuf = memfd_create("dmabuf", MFD_CLOEXEC);
+
+    memcpy(obj.uuid, test_uuid, UUID_LEN);
+    sess_open(&s, MAX_Q, CHANNEL_PROTO);
+    s.td.shared_object_fd = dmabuf;
+    EXPECT_TRUE(fe_call(&s.fe, VHOST_USER_GET_SHARED_OBJECT, FE_VERSION, &obj,
+                        sizeof(obj), NULL, 0));
+    fe_expect_reply(&s.fe, VHOST_USER_GET_SHARED_OBJECT, 8, &m);
+    EXPECT_EQ(m.payload.u64, 0);
+    EXPECT_EQ(m.nfds, 1);
+    EXPECT_TRUE(same_file(m.fds[0], dmabuf));
+    fe_msg_close_fds(&m);
+    EXPECT_SUCCESS(fcntl(dmabuf, F_GETFD)); /* the device still owns it */
+    EXPECT_EQ(tdev_count(&s.td, TDEV_GET_SHARED_OBJECT), 1);
+    s.td.shared_object_fd = -1;
+    EXPECT_TRUE(fe_call(&s.fe, VHOST_USER_GET_SHARED_OBJECT, FE_VERSION, &obj,
+                        sizeof(obj), NULL, 0));
+    fe_expect_reply(&s.fe, VHOST_USER_GET_SHARED_OBJECT, 8, &m);
+    EXPECT_EQ(m.payload.u64, 1);
+    EXPECT_EQ(m.nfds, 0);
+    sess_close(&s);
+    close(dmabuf);
+}
+
 /* ---- in-band notifications ---- */
+
+/* VRING_KICK (in-band kick): starts the queue once and runs its handler. */
+static void test_vring_kick_inband(void)
+{
+    struct vu_session s;
+    struct vhost_vring_state st = { .index = 1, .num = 0 };
+
+    sess_open(&s, MAX_Q, CHANNEL_PROTO);
+    vu_set_queue_handler(&s.td.dev, &s.td.dev.vq[1], tdev_queue_handler);
+    fe_set(&s.fe, VHOST_USER_VRING_KICK, &st, sizeof(st), NULL, 0);
+    EXPECT_TRUE(vu_queue_started(&s.td.dev, &s.td.dev.vq[1]));
+    EXPECT_EQ(tdev_count(&s.td, TDEV_QUEUE_SET_STARTED), 1);
+    EXPECT_EQ(tdev_last(&s.td, TDEV_QUEUE_SET_STARTED)->qidx, 1);
+    EXPECT_EQ(tdev_last(&s.td, TDEV_QUEUE_HANDLER)->qidx, 1);
+    fe_set(&s.fe, VHOST_USER_VRING_KICK, &st, sizeof(st), NULL, 0);
+    EXPECT_EQ(tdev_count(&s.td, TDEV_QUEUE_SET_STARTED), 1); /* once */
+    EXPECT_EQ(tdev_count(&s.td, TDEV_QUEUE_HANDLER), 2);
+    st.index = MAX_Q;
+    fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_VRING_KICK, FE_ACK, &st,
+                      sizeof(st), NULL, 0);
+    sess_close(&s);
+}
 
 /* Queue 0 running with no call fd (NOFD), one element completed. */
 static void inband_queue_ready(struct channel *c)
@@ -562,6 +616,8 @@ int main(void)
     RUN_TEST(test_shared_object_lookup);
     RUN_TEST(test_shared_object_lookup_failures);
     RUN_TEST(test_shared_object_needs_feature);
+    RUN_TEST(test_get_shared_object);
+    RUN_TEST(test_vring_kick_inband);
     RUN_TEST(test_notify_sync_inband);
     RUN_TEST(test_notify_inband_no_wait);
     RUN_TEST(test_notify_sync_prefers_eventfd);

@@ -449,6 +449,62 @@ static void test_blk_resume_in_order(void)
     resume_case(false, 2);
 }
 
+/* RESET_OWNER stops every started queue (callback), drops its rings and
+ * fds, forgets the features, keeps memory; a new start works after it. */
+static void test_blk_reset_owner(void)
+{
+    struct blk b;
+    const uint16_t zero[NVQS] = { 0, 0 };
+
+    blk_open(&b, false);
+    blk_connect(&b, false);
+    blk_start(&b, false, true, zero);
+    unsigned mark = b.td.nevents;
+    int fds = test_open_fd_count();
+    fe_set(&b.fe, VHOST_USER_RESET_OWNER, NULL, 0, NULL, 0);
+    for (unsigned q = 0; q < NVQS; q++) {
+        VuVirtq *vq = &b.td.dev.vq[q];
+        int e = tdev_find(&b.td, TDEV_QUEUE_SET_STARTED, mark);
+        EXPECT_TRUE(e >= 0);
+        EXPECT_EQ(b.td.events[e].a, 0);
+        mark = (unsigned)e + 1;
+        EXPECT_FALSE(vu_queue_started(&b.td.dev, vq));
+        EXPECT_FALSE(vu_queue_enabled(&b.td.dev, vq));
+        EXPECT_EQ(vq->kick_fd, -1);
+        EXPECT_EQ(vq->call_fd, -1);
+        EXPECT_EQ(vq->err_fd, -1);
+        EXPECT_NULL(vq->vring.desc);
+    }
+    EXPECT_EQ(test_open_fd_count(), fds - 3 * NVQS);
+    EXPECT_EQ(b.td.dev.features, 0);
+    EXPECT_EQ(b.td.dev.nregions, 2);
+    blk_start(&b, false, false, zero);
+    consume_one(&b, 0);
+    blk_close(&b);
+}
+
+/* Without PROTOCOL_FEATURES there is no SET_VRING_ENABLE, so SET_FEATURES
+ * enables every ring; with it, rings wait for SET_VRING_ENABLE (the
+ * original tested bit number 30 as a mask and got this wrong). */
+static void test_blk_ring_enable_rule(void)
+{
+    for (int with_protocol = 0; with_protocol < 2; with_protocol++) {
+        struct blk b;
+        blk_open(&b, false);
+        uint64_t f = BLK_FEATURES;
+        if (with_protocol) {
+            f |= 1ULL << VHOST_USER_F_PROTOCOL_FEATURES;
+        }
+        EXPECT_EQ(fe_get_features(&b.fe) & f, f);
+        fe_set_features(&b.fe, f);
+        for (unsigned q = 0; q < NVQS; q++) {
+            EXPECT_EQ(vu_queue_enabled(&b.td.dev, &b.td.dev.vq[q]),
+                      !with_protocol);
+        }
+        blk_close(&b);
+    }
+}
+
 /* Without REPLY_ACK nothing but the GET_* answers may come back. */
 static void test_blk_handshake_without_reply_ack(void)
 {
@@ -491,6 +547,8 @@ int main(void)
     RUN_TEST(test_blk_handshake_add_mem_reg);
     RUN_TEST(test_blk_handshake_without_reply_ack);
     RUN_TEST(test_blk_resume_in_order);
+    RUN_TEST(test_blk_reset_owner);
+    RUN_TEST(test_blk_ring_enable_rule);
     RUN_TEST(test_blk_session_leaves_no_fds);
     END_TESTS();
 }

@@ -131,6 +131,23 @@ static void refuse_get_inflight(uint16_t num_queues, uint16_t queue_size)
     sess_close(&s);
 }
 
+/* num_queues * stride past the library's cap (64 MiB): refused, not a
+ * gigabyte memfd. */
+static void test_get_inflight_fd_too_large(void)
+{
+    struct vu_session s;
+    VhostUserInflight in;
+
+    memset(&in, 0, sizeof(in));
+    in.num_queues = 0xffff;
+    in.queue_size = 1024;
+    sess_open(&s, 0xffff, ALL_PROTO);
+    fe_expect_refused(&s.fe, FE_REFUSED_EITHER, VHOST_USER_GET_INFLIGHT_FD,
+                      FE_VERSION, &in, sizeof(in), NULL, 0);
+    EXPECT_NULL(s.td.dev.inflight_info.addr);
+    sess_close(&s);
+}
+
 static void test_get_inflight_fd_bad(void)
 {
     refuse_get_inflight(0, QSIZE);
@@ -617,6 +634,7 @@ int main(void)
     alarm(240);
     RUN_TEST(test_set_inflight_fd_bad);
     RUN_TEST(test_get_inflight_fd_bad);
+    RUN_TEST(test_get_inflight_fd_too_large);
     RUN_TEST(test_inflight_corrupt_contents);
     RUN_TEST(test_inflight_odd_contents_bounded);
     RUN_TEST(test_inflight_resubmits_after_reconnect);

@@ -233,6 +233,22 @@ static void test_rem_mem_reg_unknown(void)
     sess_close(&s);
 }
 
+/* QEMU may attach the region's fd to REM_MEM_REG: accepted and closed. */
+static void test_rem_mem_reg_with_fd(void)
+{
+    struct vu_session s;
+
+    sess_open(&s, MAX_Q, PROTO);
+    fe_add_mem_reg(&s.fe, 0);
+    int fds = test_open_fd_count();
+    VhostUserMemRegMsg m = { .region = fe_region_wire(&s.fe, 0) };
+    fe_set(&s.fe, VHOST_USER_REM_MEM_REG, &m, sizeof(m), &s.fe.regions[0].fd,
+           1);
+    EXPECT_EQ(s.td.dev.nregions, 0);
+    EXPECT_EQ(test_open_fd_count(), fds);
+    sess_close(&s);
+}
+
 /* ---- row "fd smaller than region, or shrunk later" ---- */
 
 static void test_fd_smaller_than_region(void)
@@ -461,6 +477,7 @@ int main(void)
     RUN_TEST(test_overlap_with_added_region);
     RUN_TEST(test_refused_table_maps_nothing);
     RUN_TEST(test_rem_mem_reg_unknown);
+    RUN_TEST(test_rem_mem_reg_with_fd);
     RUN_TEST(test_fd_smaller_than_region);
     RUN_TEST(test_region_cannot_shrink_later);
     RUN_TEST(test_rings_follow_new_table);
