@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     --no-build) build=0 ;;
     --build) B=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 1 ;;
     esac
     shift

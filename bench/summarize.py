@@ -132,10 +132,12 @@ def main():
     fz = rows(os.path.join(out, "fuzz.tsv"))
     if fz:
         L.append("## Fuzz targets: exec/s under ASan+UBSan, one core\n")
-        L.append("| target | exec/s | executions | corpus files |")
-        L.append("|---|---|---|---|")
-        for _, t, eps, n, files in fz:
-            L.append("| %s | %s | %s | %s |" % (t, eps, n, files))
+        L.append("| target | exec/s (wall, libFuzzer) | executions | "
+                 "exec per CPU-second | run stopped by |")
+        L.append("|---|---|---|---|---|")
+        for r in fz:
+            r = (r + [""] * 6)[:6]
+            L.append("| %s | %s | %s | %s | %s |" % tuple(r[1:]))
         L.append("")
         cmd = read(os.path.join(out, "fuzz", "commands.txt")).strip()
         L.append("Commands:\n\n```\n%s\n```\n" % cmd)

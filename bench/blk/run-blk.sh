@@ -29,7 +29,12 @@ CASES=(
     "rand4k-qd32-q2|--bs 4096 --rw randread --depth 32 --queues 2|qsd"
     "seq64k-qd8-q2|--bs 65536 --rw read --depth 8 --queues 2|qsd"
     "seq64k-qd8-q1-nozero|--bs 65536 --rw read --depth 8 --queues 1|qsdnz"
+    "rand4k-qd1-q1-fepoll|--bs 4096 --rw randread --depth 1 --queues 1 --poll|qsd"
+    "rand4k-qd32-q1-fepoll|--bs 4096 --rw randread --depth 32 --queues 1 --poll|qsd"
 )
+# -fepoll: the frontend spins on the used ring with interrupts suppressed
+# (VRING_AVAIL_F_NO_INTERRUPT; a polling driver such as DPDK virtio-user)
+# instead of sleeping on the call eventfd.
 [ -n "${BLK_CASES:-}" ] && { mapfile -t CASES < <(printf '%s\n' "${CASES[@]}" | grep -E "$BLK_CASES"); }
 
 QSD_ARGS() { # SOCK READ_ZEROES
@@ -71,7 +76,7 @@ for r in $(seq "$rounds"); do
     start qsdnz "$work/qsdnz.sock" qemu-storage-daemon $(QSD_ARGS "$work/qsdnz.sock" off) || exit 1
     for c in "${CASES[@]}"; do
         IFS='|' read -r name args peer <<<"$c"
-        busy=$(wait_quiet 15 20)
+        busy=$(wait_quiet 15 "${QUIET_TIMEOUT:-60}")
         eval "ppid=\$pid_$peer"
         # shellcheck disable=SC2086
         line=$(taskset -c "$FE_CPU" "$B/bench/vu-blkbench" --socket "$work/ours.sock" \

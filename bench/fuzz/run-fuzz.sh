@@ -1,23 +1,28 @@
 #!/bin/bash
 # exec/s of each libFuzzer target under ASan+UBSan on one core.
-# Builds with fuzz/build.sh when it exists (OSS-Fuzz style: CC, CFLAGS,
-# LIB_FUZZING_ENGINE, OUT), else with CMake (VU_FUZZ_ENGINE=libfuzzer,
-# VU_SANITIZE=address,undefined, clang).  Each target runs for SECONDS from
-# a scratch copy of corpus/<target> (when present), pinned to CPU $FUZZ_CPU.
+# Builds with fuzz/build.sh (OSS-Fuzz style; its default CFLAGS are
+# -g -O1 -fsanitize=address,undefined) when it exists, else with CMake
+# (VU_FUZZ_ENGINE=libfuzzer, VU_SANITIZE=address,undefined, clang).  Each
+# target runs for SECONDS pinned to CPU $FUZZ_CPU from a scratch copy of its
+# hand-made and recorded seeds (corpus/<target>/gen-* rec-*; the regress-*
+# reproducers would end the run at once), with its .dict and .options.
+# Two figures: libFuzzer's own average exec/s (wall clock) and executions
+# per CPU-second of the process (user + sys: robust when the machine is
+# shared, as fuzz/measure.sh does).
 # Usage: run-fuzz.sh OUT_TSV WORKDIR [SECONDS]
-# Rows: fuzz <target> <exec/s> <executions> <corpus files>
+# Rows: fuzz <target> <exec/s wall> <executions> <exec per CPU-s> <finding>
 set -u
 out=$1 work=$2 secs=${3:-20}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$work/bin
-mkdir -p "$work" "$bin"
-if [ -x "$root/fuzz/build.sh" ] || [ -f "$root/fuzz/build.sh" ]; then
-    how="fuzz/build.sh (CC=clang CFLAGS='-O1 -g -fsanitize=address,undefined -fsanitize=fuzzer-no-link' LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=$bin)"
-    (cd "$root" && CC=clang CXX=clang++ CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fsanitize=fuzzer-no-link" \
-        LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=$bin SANITIZER=address WORK=$work/build-sh \
-        bash fuzz/build.sh) >"$work/build.log" 2>&1 || { echo "run-fuzz: fuzz/build.sh failed (see $work/build.log)" >&2; how=""; }
+rm -rf "$bin"; mkdir -p "$work" "$bin"
+how=""
+if [ -f "$root/fuzz/build.sh" ]; then
+    how="CC=clang OUT=DIR bash fuzz/build.sh (default CFLAGS: -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all; -fsanitize=fuzzer)"
+    (cd "$root" && CC=clang OUT=$bin WORK=$work/build-sh bash fuzz/build.sh) >"$work/build.log" 2>&1 ||
+        { echo "run-fuzz: fuzz/build.sh failed (see $work/build.log)" >&2; how=""; }
 fi
-if [ -z "$(find "$bin" -maxdepth 1 -type f -name 'fuzz_*' -perm -u+x 2>/dev/null)" ]; then
+if [ -z "$how" ]; then
     how="cmake -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVU_FUZZ_ENGINE=libfuzzer -DVU_SANITIZE=address,undefined"
     b=$root/build-bench-fuzz
     { cmake -S "$root" -B "$b" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -26,20 +31,33 @@ if [ -z "$(find "$bin" -maxdepth 1 -type f -name 'fuzz_*' -perm -u+x 2>/dev/null
         { echo "run-fuzz: build failed (see $work/build.log)" >&2; exit 1; }
     for f in "$b"/fuzz/fuzz_*; do [ -x "$f" ] && cp "$f" "$bin/"; done
 fi
-echo "build: $how" >"$work/commands.txt"
-echo "run: taskset -c ${FUZZ_CPU:-0} TARGET -max_total_time=$secs -print_final_stats=1 -seed=1 SCRATCH_CORPUS_COPY" >>"$work/commands.txt"
+{
+    echo "build: $how"
+    echo "run: taskset -c ${FUZZ_CPU:-0} TARGET -max_total_time=$secs -print_final_stats=1 -seed=1 -timeout=10 -rss_limit_mb=4096 [-dict=fuzz/TARGET.dict] [-max_len from fuzz/TARGET.options] SCRATCH_COPY_OF_SEEDS"
+} >"$work/commands.txt"
 for t in "$bin"/fuzz_*; do
-    [ -x "$t" ] || continue
+    [ -x "$t" ] && [ -f "$t" ] || continue
+    case $t in *.dict|*.options|*.zip) continue ;; esac
     name=$(basename "$t")
     c=$work/corpus-$name
     rm -rf "$c"; mkdir -p "$c"
-    [ -d "$root/corpus/$name" ] && cp -r "$root/corpus/$name/." "$c/"
-    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1} \
-        taskset -c "${FUZZ_CPU:-0}" "$t" -max_total_time="$secs" -print_final_stats=1 -seed=1 \
-        "$c" >"$work/$name.log" 2>&1
+    cp "$root"/corpus/"$name"/gen-* "$root"/corpus/"$name"/rec-* "$c"/ 2>/dev/null
+    extra=()
+    [ -f "$root/fuzz/$name.dict" ] && extra+=(-dict="$root/fuzz/$name.dict")
+    ml=$(sed -n 's/^max_len *= *//p' "$root/fuzz/$name.options" 2>/dev/null)
+    [ -n "$ml" ] && extra+=(-max_len="$ml")
+    /usr/bin/time -f "CPU %U %S" -o "$work/$name.time" taskset -c "${FUZZ_CPU:-0}" "$t" \
+        -max_total_time="$secs" -print_final_stats=1 -seed=1 -timeout=10 -rss_limit_mb=4096 \
+        -artifact_prefix="$work/$name-" "${extra[@]}" "$c" >"$work/$name.log" 2>&1
     rc=$?
     eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/$name.log")
     n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$name.log")
-    [ $rc = 0 ] || echo "run-fuzz: $name exited $rc (see $work/$name.log)" >&2
-    printf 'fuzz\t%s\t%s\t%s\t%s\n' "$name" "${eps:-0}" "${n:-0}" "$(find "$c" -type f | wc -l)" | tee -a "$out"
+    cpu=$(awk '/^CPU/ { print $2 + $3 }' "$work/$name.time")
+    finding=none
+    if [ $rc != 0 ]; then
+        finding=$(grep -m1 -o "INVARIANT VIOLATED.*\|ERROR: AddressSanitizer: [a-z-]*\|runtime error.*\|ERROR: libFuzzer: [a-z -]*" "$work/$name.log" | head -1 | tr '\t|' '  ' | cut -c1-80)
+        echo "run-fuzz: $name exited $rc: $finding (see $work/$name.log)" >&2
+    fi
+    printf 'fuzz\t%s\t%s\t%s\t%s\t%s\n' "$name" "${eps:-0}" "${n:-0}" \
+        "$(awk -v r="${n:-0}" -v c="${cpu:-0}" 'BEGIN { printf "%d", (c > 0 ? r / c : 0) }')" "${finding:-none}" | tee -a "$out"
 done
