@@ -132,24 +132,23 @@ static bool take_buffer(struct vu_walk *w, const struct vu_desc *d)
     return map_buffer(w, d->addr, d->len, writable);
 }
 
-/* Copy an indirect table that spans regions into a private buffer. */
-static void *copy_split_table(VuDev *dev, uint64_t gpa, uint32_t len)
+/* Copy an indirect table that spans regions into buf, piece by piece. */
+static bool copy_split_table(VuDev *dev, uint64_t gpa, uint32_t len,
+                             uint8_t *buf)
 {
-    uint8_t *buf = malloc(len);
     uint32_t done = 0;
 
-    while (buf && done < len) {
+    while (done < len) {
         uint64_t piece = len - done;
         const void *host = vu_gpa_to_va(dev, &piece, gpa + done);
 
         if (!host || piece == 0 || piece > len - done) {
-            free(buf);
-            return NULL;
+            return false;
         }
         memcpy(buf + done, host, (size_t)piece);
         done += (uint32_t)piece;
     }
-    return buf;
+    return true;
 }
 
 static bool check_indirect(struct vu_walk *w, const struct vu_desc *d,
@@ -185,8 +184,11 @@ static bool enter_indirect(struct vu_walk *w, const struct vu_desc *d,
     if (direct) {
         t->base = direct;
     } else {
-        t->bounce = copy_split_table(w->dev, d->addr, d->len);
+        t->bounce = malloc(d->len);
         if (!t->bounce) {
+            return walk_fail(w, "out of memory copying an indirect table");
+        }
+        if (!copy_split_table(w->dev, d->addr, d->len, t->bounce)) {
             return walk_fail(w, "indirect table not in guest memory");
         }
         t->base = t->bounce;
