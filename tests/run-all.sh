@@ -11,8 +11,10 @@
 #                tests; a valgrind defect in any of them fails the step
 #   asan-build   configure + build with clang, -DVU_SANITIZE=address,undefined
 #   asan-tests   the unit and fuzz replay tests under ASan + UBSan
-#   sanitizers   sanitizers/run.sh, when present (its own sanitizer and
-#                coverage runs)
+#   san-canary   \
+#   san-msan      | sanitizers/run.sh canary|msan|tsan|coverage, when present:
+#   san-tsan      | the negative canaries, MemorySanitizer, ThreadSanitizer,
+#   coverage     /  source coverage of lib/ (builds under build/ci/san)
 #   fuzz         fuzz/ci.sh, when present (the fuzzers, time-bounded)
 #
 # Environment:
@@ -28,9 +30,12 @@ set -uo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=${VU_CI_DIR:-$src/build/ci}
 jobs=${VU_JOBS:-$(nproc 2>/dev/null || echo 2)}
-want=${VU_STEPS:-gcc-build ctest memcheck asan-build asan-tests sanitizers fuzz}
+want=${VU_STEPS:-gcc-build ctest memcheck asan-build asan-tests san-canary san-msan san-tsan coverage fuzz}
 gcc_dir=$out/gcc
-asan_dir=$out/asan
+san_root=$out/san
+# The ASan+UBSan build sits where sanitizers/run.sh looks for it, so that its
+# canary run reuses it instead of building again.
+asan_dir=$san_root/asan-ubsan
 logs=$out/logs
 mkdir -p "$logs"
 export VU_SOURCE_DIR=$src VU_CI_DIR=$out VU_GCC_BUILD=$gcc_dir VU_ASAN_BUILD=$asan_dir
@@ -209,7 +214,11 @@ if wanted asan-build; then
             skip_step asan-build "clang is not installed"
         fi
     else
-        run_step asan-build configure_build "$asan_dir" \
+        asan_cache=()
+        if [ -f "$src/sanitizers/asan-ubsan.cmake" ]; then
+            asan_cache=(-C "$src/sanitizers/asan-ubsan.cmake")
+        fi
+        run_step asan-build configure_build "$asan_dir" "${asan_cache[@]}" \
             -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
             -DVU_SANITIZE=address,undefined -DVU_BUILD_BENCH=OFF
     fi
@@ -223,9 +232,17 @@ if wanted asan-tests; then
     fi
 fi
 
-if wanted sanitizers; then
-    script_step sanitizers sanitizers/run.sh
-fi
+for cfg in canary msan tsan coverage; do
+    step=san-$cfg
+    [ "$cfg" = coverage ] && step=coverage
+    wanted "$step" || continue
+    if [ -f "$src/sanitizers/run.sh" ]; then
+        run_step "$step" env BUILD_ROOT="$san_root" JOBS="$jobs" \
+            bash "$src/sanitizers/run.sh" "$cfg"
+    else
+        skip_step "$step" "sanitizers/run.sh not present"
+    fi
+done
 
 if wanted fuzz; then
     script_step fuzz fuzz/ci.sh
