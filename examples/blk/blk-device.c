@@ -10,6 +10,7 @@
 
 #include "blk-config.h"
 #include "blk-request.h"
+#include "queue-poll.h"
 
 static struct blk_device *blk_from_dev(VuDev *dev)
 {
@@ -53,27 +54,46 @@ static int blk_process_msg(VuDev *dev, VhostUserMsg *msg, int *do_reply)
  * keep the other queues, the control socket and signals waiting. */
 #define BLK_BUDGET 64
 
-/* Every request completes synchronously. */
+/* Pop, run and complete up to max requests (each one synchronously). */
+static unsigned int blk_drain(struct blk_device *blk, VuDev *dev, VuVirtq *vq,
+                              unsigned int max)
+{
+    VuVirtqElement *elem;
+    unsigned int n = 0;
+    uint32_t len;
+
+    while (n < max && (elem = vu_queue_pop(dev, vq, sizeof(*elem)))) {
+        len = blk_request_process(&blk->store, blk->id, elem);
+        vu_queue_push(dev, vq, elem, len);
+        free(elem);
+        n++;
+    }
+    if (n) {
+        vu_queue_notify(dev, vq);
+    }
+    return n;
+}
+
+/* A kick: drain the queue, then poll it for a while (see queue-poll.h). */
 static void blk_handle_kick(VuDev *dev, int qidx)
 {
     struct blk_device *blk = blk_from_dev(dev);
     VuVirtq *vq = vu_get_queue(dev, qidx);
-    VuVirtqElement *elem = NULL;
-    unsigned int done = 0;
-    uint32_t len;
+    struct queue_poller poller;
+    unsigned int done = 0, n;
 
-    while (done < BLK_BUDGET && (elem = vu_queue_pop(dev, vq, sizeof(*elem)))) {
-        len = blk_request_process(&blk->store, blk->id, elem);
-        vu_queue_push(dev, vq, elem, len);
-        free(elem);
-        done++;
+    queue_poller_start(&poller, blk->poll_ns);
+    while (done < BLK_BUDGET) {
+        n = blk_drain(blk, dev, vq, BLK_BUDGET - done);
+        done += n;
+        if (n) {
+            queue_poller_start(&poller, blk->poll_ns);
+        } else if (!vu_session_live(&blk->session) ||
+                   !queue_poller_again(&poller)) {
+            return;
+        }
     }
-    if (done) {
-        vu_queue_notify(dev, vq);
-    }
-    if (done == BLK_BUDGET) {
-        vu_session_yield(&blk->session, qidx, blk_handle_kick);
-    }
+    vu_session_yield(&blk->session, qidx, blk_handle_kick);
 }
 
 static void blk_queue_set_started(VuDev *dev, int qidx, bool started)
@@ -126,7 +146,7 @@ static const struct vu_session_ops blk_session_ops = {
 };
 
 int blk_device_init(struct blk_device *blk, struct ev_loop *loop,
-                    uint16_t num_queues, const char *serial)
+                    uint16_t num_queues, const char *serial, uint64_t poll_ns)
 {
     size_t n = strlen(serial);
 
@@ -135,6 +155,7 @@ int blk_device_init(struct blk_device *blk, struct ev_loop *loop,
         return -1;
     }
     blk->num_queues = num_queues;
+    blk->poll_ns = poll_ns;
     /* GET_ID answers at most 20 bytes, NUL padded, not NUL terminated. */
     memset(blk->id, 0, sizeof(blk->id));
     memcpy(blk->id, serial, n < sizeof(blk->id) ? n : sizeof(blk->id));

@@ -14,6 +14,7 @@
 #include "blk-config.h"
 #include "blk-device.h"
 #include "cli.h"
+#include "queue-poll.h"
 
 #define PROG "vhost-user-blk"
 #define DEFAULT_NULL_SIZE (2ULL << 30)
@@ -27,6 +28,7 @@ struct blk_options {
     bool size_given;
     bool print_capabilities;
     uint64_t size;
+    uint64_t poll_us;
     uint16_t num_queues;
 };
 
@@ -53,12 +55,17 @@ static void usage(void)
            "if it is\n"
            "                          connected, serve it and exit when it "
            "closes\n"
+           "  -p, --poll-us N         after the last request, keep polling "
+           "the queue\n"
+           "                          for N microseconds before sleeping "
+           "(0-%u,\n"
+           "                          default %u; 0 waits for kicks only)\n"
            "  -c, --print-capabilities  print the backend capabilities as "
            "JSON\n"
            "  -h, --help              show this help\n"
            "\n"
            "SIGINT or SIGTERM stops the backend cleanly.\n",
-           BLK_MAX_QUEUES);
+           BLK_MAX_QUEUES, POLL_MAX_US, POLL_DEFAULT_US);
 }
 
 static void print_capabilities(void)
@@ -84,6 +91,7 @@ static const struct option long_options[] = {
     { "num-queues", required_argument, NULL, 'n' },
     { "socket-path", required_argument, NULL, 's' },
     { "fd", required_argument, NULL, 'f' },
+    { "poll-us", required_argument, NULL, 'p' },
     { "print-capabilities", no_argument, NULL, 'c' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -127,6 +135,9 @@ static void parse_one(int c, struct blk_options *o)
     case 'f':
         o->fd = (int)parse_number("--fd", optarg, 0, INT32_MAX, false);
         break;
+    case 'p':
+        o->poll_us = parse_number("--poll-us", optarg, 0, POLL_MAX_US, false);
+        break;
     case 'c':
         o->print_capabilities = true;
         break;
@@ -163,8 +174,9 @@ static void parse_options(int argc, char **argv, struct blk_options *o)
 
     *o = (struct blk_options){ .fd = -1,
                                .num_queues = 1,
-                               .size = DEFAULT_NULL_SIZE };
-    while ((c = getopt_long(argc, argv, "b:rn:s:f:ch", long_options, NULL)) !=
+                               .size = DEFAULT_NULL_SIZE,
+                               .poll_us = POLL_DEFAULT_US };
+    while ((c = getopt_long(argc, argv, "b:rn:s:f:p:ch", long_options, NULL)) !=
            -1) {
         parse_one(c, o);
     }
@@ -241,7 +253,8 @@ static int run(const struct blk_options *o)
         return EXIT_FAILURE;
     }
     rc = blk_device_init(&blk, &loop, o->num_queues,
-                         serial_of(o, path_copy, sizeof(path_copy)));
+                         serial_of(o, path_copy, sizeof(path_copy)),
+                         o->poll_us * 1000);
     ev_loop_set_idle_hook(&loop, on_idle, &blk);
     if (rc == 0) {
         rc = start_listening(&blk, o);

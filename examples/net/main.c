@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "net-port.h"
+#include "queue-poll.h"
 
 #define PROG "vhost-user-net"
 
@@ -18,6 +19,7 @@ struct net_options {
     const char *socket_path[NET_MAX_PORTS];
     unsigned int nsockets;
     uint16_t queue_pairs;
+    uint64_t poll_us;
     bool reflect;
     bool print_capabilities;
 };
@@ -38,13 +40,18 @@ static void usage(void)
            "  -r, --reflect           send every frame back to its sender "
            "with the\n"
            "                          MAC addresses swapped (no switching)\n"
+           "  -p, --poll-us N         after the last frame, keep polling a "
+           "tx queue\n"
+           "                          for N microseconds before sleeping "
+           "(0-%u,\n"
+           "                          default %u; 0 waits for kicks only)\n"
            "  -c, --print-capabilities  print the backend capabilities as "
            "JSON\n"
            "  -h, --help              show this help\n"
            "\n"
            "SIGINT or SIGTERM stops the switch cleanly and prints its "
            "counters.\n",
-           NET_MAX_PORTS, NET_MAX_QUEUE_PAIRS);
+           NET_MAX_PORTS, NET_MAX_QUEUE_PAIRS, POLL_MAX_US, POLL_DEFAULT_US);
 }
 
 static void print_capabilities(void)
@@ -60,6 +67,7 @@ static const struct option long_options[] = {
     { "socket-path", required_argument, NULL, 's' },
     { "queues", required_argument, NULL, 'q' },
     { "reflect", no_argument, NULL, 'r' },
+    { "poll-us", required_argument, NULL, 'p' },
     { "print-capabilities", no_argument, NULL, 'c' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -87,6 +95,13 @@ static void parse_one(int c, struct net_options *o)
     case 'r':
         o->reflect = true;
         break;
+    case 'p':
+        if (!cli_parse_u64(optarg, 0, POLL_MAX_US, false, &v)) {
+            cli_usage_error(PROG, "invalid --poll-us '%s' (expected 0..%d)",
+                            optarg, POLL_MAX_US);
+        }
+        o->poll_us = v;
+        break;
     case 'c':
         o->print_capabilities = true;
         break;
@@ -103,8 +118,9 @@ static void parse_options(int argc, char **argv, struct net_options *o)
 {
     int c;
 
-    *o = (struct net_options){ .queue_pairs = 1 };
-    while ((c = getopt_long(argc, argv, "s:q:rch", long_options, NULL)) != -1) {
+    *o = (struct net_options){ .queue_pairs = 1, .poll_us = POLL_DEFAULT_US };
+    while ((c = getopt_long(argc, argv, "s:q:rp:ch", long_options, NULL)) !=
+           -1) {
         parse_one(c, o);
     }
     if (optind < argc) {
@@ -141,7 +157,7 @@ static int run(const struct net_options *o)
         perror(PROG ": event loop");
         return EXIT_FAILURE;
     }
-    net_switch_init(&sw, &loop, o->queue_pairs, o->reflect);
+    net_switch_init(&sw, &loop, o->queue_pairs, o->reflect, o->poll_us * 1000);
     ev_loop_set_idle_hook(&loop, on_idle, &sw);
     for (i = 0; i < o->nsockets && rc == 0; i++) {
         rc = net_switch_add_port(&sw, o->socket_path[i]);

@@ -10,6 +10,7 @@
 #include "iov.h"
 #include "net-rarp.h"
 #include "net-rx.h"
+#include "queue-poll.h"
 
 #define ETH_HLEN_ 14
 #define NET_MAX_FRAME ((size_t)64 * 1024) /* more than any frame without GSO */
@@ -131,29 +132,48 @@ void net_switch_flush_notifications(struct net_switch *sw)
 
 /* Frames taken per turn: one busy sender must not starve the other ports,
  * the control sockets and signals. */
-#define TX_BUDGET 64
+#define TX_BUDGET 256
 
-/* A tx kick: forward what is queued, then signal every queue touched. */
-static void handle_tx(VuDev *dev, int qidx)
+/* Forward up to max frames, then signal every queue touched. */
+static unsigned int tx_drain(struct net_port *port, VuDev *dev, int qidx,
+                             unsigned int max)
 {
-    struct net_port *port = port_from_dev(dev);
     VuVirtq *vq = vu_get_queue(dev, qidx);
-    VuVirtqElement *elem = NULL;
-    unsigned int sent = 0;
+    VuVirtqElement *elem;
+    unsigned int n = 0;
 
-    while (sent < TX_BUDGET && (elem = vu_queue_pop(dev, vq, sizeof(*elem)))) {
+    while (n < max && (elem = vu_queue_pop(dev, vq, sizeof(*elem)))) {
         forward(port, (unsigned int)qidx / 2, elem);
         vu_queue_push(dev, vq, elem, 0);
         free(elem);
-        sent++;
+        n++;
     }
-    if (sent) {
+    if (n) {
         vu_queue_notify(dev, vq);
+        net_switch_flush_notifications(port->sw);
     }
-    net_switch_flush_notifications(port->sw);
-    if (sent == TX_BUDGET) {
-        vu_session_yield(&port->session, qidx, handle_tx);
+    return n;
+}
+
+/* A tx kick: drain the queue, then poll it for a while (queue-poll.h). */
+static void handle_tx(VuDev *dev, int qidx)
+{
+    struct net_port *port = port_from_dev(dev);
+    struct queue_poller poller;
+    unsigned int done = 0, n;
+
+    queue_poller_start(&poller, port->sw->poll_ns);
+    while (done < TX_BUDGET) {
+        n = tx_drain(port, dev, qidx, TX_BUDGET - done);
+        done += n;
+        if (n) {
+            queue_poller_start(&poller, port->sw->poll_ns);
+        } else if (!vu_session_live(&port->session) ||
+                   !queue_poller_again(&poller)) {
+            return;
+        }
     }
+    vu_session_yield(&port->session, qidx, handle_tx);
 }
 
 /* ---- SEND_RARP ---------------------------------------------------------- */
@@ -294,9 +314,10 @@ static const struct vu_session_ops port_ops = {
 };
 
 void net_switch_init(struct net_switch *sw, struct ev_loop *loop,
-                     uint16_t queue_pairs, bool reflect)
+                     uint16_t queue_pairs, bool reflect, uint64_t poll_ns)
 {
     memset(sw, 0, sizeof(*sw));
+    sw->poll_ns = poll_ns;
     sw->loop = loop;
     sw->queue_pairs = queue_pairs;
     sw->reflect = reflect;

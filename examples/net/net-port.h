@@ -35,6 +35,7 @@ struct net_switch {
     uint64_t notify_ports; /* ports with rx queues to notify */
     bool reflect;          /* send each frame back, MACs swapped */
     uint16_t queue_pairs;
+    uint64_t poll_ns; /* busy-poll window of tx queues, 0: none */
     struct net_stats stats;
     struct mac_table macs;
 };
@@ -50,7 +51,7 @@ struct net_port {
 };
 
 void net_switch_init(struct net_switch *sw, struct ev_loop *loop,
-                     uint16_t queue_pairs, bool reflect);
+                     uint16_t queue_pairs, bool reflect, uint64_t poll_ns);
 
 /* Add a port listening on path.  0 or -errno (message printed). */
 int net_switch_add_port(struct net_switch *sw, const char *path);

@@ -237,7 +237,7 @@ static void test_reconnect(void)
 /* --fd with a connected socket: serve that one frontend, then exit. */
 static void test_fd_connected(void)
 {
-    char *argv[] = { BLK_BIN, "--null", "--fd", "3", NULL };
+    char *argv[] = { BLK_BIN, "--null", "--poll-us", "0", "--fd", "3", NULL };
     struct vu_frontend f;
     int sv[2];
     pid_t pid;
@@ -255,7 +255,7 @@ static void test_fd_connected(void)
 /* --fd with a listening socket: accept frontends one after the other. */
 static void test_fd_listening(void)
 {
-    char *argv[] = { BLK_BIN, "--null", "--fd", "3", NULL };
+    char *argv[] = { BLK_BIN, "--null", "--poll-us", "0", "--fd", "3", NULL };
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     struct vu_frontend f;
     int lsock, i;

@@ -343,14 +343,14 @@ static void test_port_comes_back(void)
 
 static void run_switch(void)
 {
-    char *argv[8] = { NET_BIN };
+    char *argv[10] = { NET_BIN, "--poll-us", "0" }; /* the kick-only path */
     unsigned int i;
     pid_t pid;
 
     for (i = 0; i < 3; i++) {
         snprintf(sw_sock[i], sizeof(sw_sock[i]), "%s/port%u.sock", dir, i);
-        argv[1 + 2 * i] = "--socket-path";
-        argv[2 + 2 * i] = sw_sock[i];
+        argv[3 + 2 * i] = "--socket-path";
+        argv[4 + 2 * i] = sw_sock[i];
     }
     pid = live_spawn(argv, sw_sock[2]);
     for (i = 0; i < 3; i++) {
