@@ -12,6 +12,7 @@
 #include <string.h>
 
 #define ALIGN_UP(n, a) (((n) + (a)-1) & ~((size_t)(a)-1))
+
 static struct vu_vq_priv *queue_priv(VuDev *dev, VuVirtq *vq)
 {
     int qidx = vu_queue_index(dev, vq);
@@ -322,9 +323,10 @@ VU_EXPORT void vu_queue_flush(VuDev *dev, VuVirtq *vq, unsigned int num)
                      sizeof(uint16_t));
     vq->used_idx = new_idx;
     vq->inuse -= num;
-    /* If the last signalled index fell inside this batch, EVENT_IDX state
-     * is stale: the next notify must signal unconditionally. */
-    if ((uint16_t)(new_idx - vq->signalled_used) < (uint16_t)(new_idx - old)) {
+    /* If the last signalled index fell inside this batch (or is somehow
+     * ahead of it), the EVENT_IDX window is stale: the next notify must
+     * signal unconditionally.  A spare call is harmless, a lost one hangs. */
+    if ((int16_t)(new_idx - vq->signalled_used) < (int)(uint16_t)num) {
         vq->signalled_used_valid = false;
     }
     vu_inflight_flush(dev, vq, old, num);
