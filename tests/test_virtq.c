@@ -452,6 +452,31 @@ static void test_notify_saturated_eventfd(void)
     fg_destroy(&g);
 }
 
+/* A signalled index left ahead of the used index (rings re-based under a
+ * live queue) must not suppress the next call. */
+static void test_notify_stale_signalled_index(void)
+{
+    struct fake_guest g;
+    VuVirtq *vq;
+    int fd;
+
+    fg_init(&g, 1);
+    g.dev.features |= 1ULL << VIRTIO_RING_F_EVENT_IDX;
+    fg_setup_queue(&g, 0, 8);
+    vq = fg_vq(&g, 0);
+    fd = fg_set_call_eventfd(&g, 0);
+    vq->used_idx = vq->last_avail_idx = vq->shadow_avail_idx = 10;
+    vu_ring_store16(&vq->vring.used->idx, 10);
+    fg_set_avail_idx(&g, 0, 10);
+    vq->signalled_used = 20;
+    vq->signalled_used_valid = true;
+    fg_set_used_event(&g, 0, 15);
+    complete_one(&g, 0);
+    EXPECT_EQ(fg_used_idx(&g, 0), 11);
+    EXPECT_EQ(fg_eventfd_count(fd), 1);
+    fg_destroy(&g);
+}
+
 /* With no call fd and no in-band notifications the frontend polls: notify
  * does nothing and the device is not broken. */
 static void test_notify_without_call_fd_is_noop(void)
@@ -545,6 +570,7 @@ int main(void)
     RUN_TEST(test_notify_on_empty);
     RUN_TEST(test_notify_event_idx);
     RUN_TEST(test_notify_saturated_eventfd);
+    RUN_TEST(test_notify_stale_signalled_index);
     RUN_TEST(test_notify_without_call_fd_is_noop);
     RUN_TEST(test_notify_in_band);
     RUN_TEST(test_element_layout_is_one_allocation);
