@@ -2,11 +2,12 @@
 # Run the benchmarks and write bench/results.md and bench/results.png.
 #
 #   bash bench/run.sh                      # everything (about 25 minutes)
-#   bash bench/run.sh --only blk,hotpath   # a subset: blk blkir net hotpath fuzz
+#   bash bench/run.sh --only blk,hotpath   # a subset: blk blkir net netir hotpath fuzz
 #   bash bench/run.sh --rounds 3 --quick   # fewer rounds, shorter runs
 #
 # Benches: blk (IOPS vs qemu-storage-daemon), blkir (backend Ir per request
-# vs qemu-storage-daemon, callgrind), net (Mpps vs DPDK vhost), hotpath
+# vs qemu-storage-daemon, callgrind), net (Mpps vs DPDK vhost), netir
+# (backend Ir per frame vs DPDK vhost, callgrind), hotpath
 # (callgrind Ir of pop+push), fuzz (exec/s).
 # Options: --only LIST, --rounds N (>= 5 for reported figures), --quick,
 # --no-build, --build DIR (default build-bench), --out DIR (raw logs,
@@ -16,7 +17,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-only="blk,blkir,net,hotpath,fuzz" rounds=5 quick=0 build=1
+only="blk,blkir,net,netir,hotpath,fuzz" rounds=5 quick=0 build=1
 B=$root/build-bench out=$here/out
 while [ $# -gt 0 ]; do
     case $1 in
@@ -32,8 +33,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 export VU_BENCH_BUILD=$B FE_CPU=${FE_CPU:-1} BE_CPU=${BE_CPU:-0}
-blk_secs=4 net_secs=12 fuzz_secs=20 hot_ops=2000 ir_n1=5000 ir_n2=25000
-[ $quick = 1 ] && { blk_secs=2; net_secs=7; fuzz_secs=5; hot_ops=500; ir_n1=2000; ir_n2=6000; }
+blk_secs=4 net_secs=12 fuzz_secs=20 hot_ops=2000 ir_n1=5000 ir_n2=25000 nir_t1=8 nir_t2=20
+[ $quick = 1 ] && { blk_secs=2; net_secs=7; fuzz_secs=5; hot_ops=500; ir_n1=2000; ir_n2=6000; nir_t1=6; nir_t2=10; }
 want() { [[ ",$only," == *",$1,"* ]]; }
 
 if [ $build = 1 ]; then
@@ -42,7 +43,7 @@ if [ $build = 1 ]; then
 fi
 mkdir -p "$out"
 start=$(date -u +%FT%TZ)
-for b in blk blkir net hotpath fuzz; do
+for b in blk blkir net netir hotpath fuzz; do
     want $b || continue
     rm -f "$out/$b.tsv"; rm -rf "$out/$b"
     echo "== $b ($(date -u +%T))"
@@ -50,6 +51,7 @@ for b in blk blkir net hotpath fuzz; do
     blk) bash "$here/blk/run-blk.sh" "$out/blk.tsv" "$out/blk" "$rounds" "$blk_secs" ;;
     blkir) bash "$here/blk/run-blk-ir.sh" "$out/blkir.tsv" "$out/blkir" "$ir_n1" "$ir_n2" ;;
     net) bash "$here/net/run-net.sh" "$out/net.tsv" "$out/net" "$rounds" "$net_secs" ;;
+    netir) bash "$here/net/run-net-ir.sh" "$out/netir.tsv" "$out/netir" "$nir_t1" "$nir_t2" ;;
     hotpath) bash "$here/hotpath/run-hotpath.sh" "$out/hotpath.tsv" "$out/hotpath" "$hot_ops" ;;
     fuzz) bash "$here/fuzz/run-fuzz.sh" "$out/fuzz.tsv" "$out/fuzz" "$fuzz_secs" ;;
     esac

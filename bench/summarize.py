@@ -36,7 +36,7 @@ def meta(out):
 def ratio_table(out):
     """{bench: [(case, ratios, ours, peers, unit)]} in first-seen order."""
     res = {}
-    for bench in ("blk", "net", "blkir"):
+    for bench in ("blk", "net", "blkir", "netir"):
         cases = {}
         for r in rows(os.path.join(out, bench + ".tsv")):
             _, case, _rnd, ours, peer, unit = r
@@ -99,10 +99,11 @@ def main():
                         fmt(statistics.median(peers)), unit, len(ratios)))
             plot.append((bench + ":" + case, med, lo, hi))
     L.append("")
-    L.append("`blkir` rows are backend instructions per request (callgrind), "
-             "ratio = peer Ir / ours Ir (higher is better for ours): "
-             "independent of machine load.\n")
-    for bench in ("blk", "net", "blkir"):
+    L.append("`blkir` / `netir` rows are backend instructions per request / "
+             "per frame (callgrind), ratio = peer Ir / ours Ir (higher is "
+             "better for ours): independent of machine load, but blind to "
+             "cache misses and sleep/wake-up latency.\n")
+    for bench in ("blk", "net", "blkir", "netir"):
         cmd = read(os.path.join(out, bench, "commands.txt")).strip()
         if cmd:
             L.append("Commands (%s):\n\n```\n%s\n```\n" % (bench, cmd))
