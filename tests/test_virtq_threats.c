@@ -484,14 +484,14 @@ static void test_too_many_segments(void)
  * length that was checked is the length that is used. */
 struct flipper {
     uint32_t *len;
-    volatile bool stop;
+    bool stop; /* accessed atomically */
 };
 
 static void *flip_len(void *arg)
 {
     struct flipper *f = arg;
 
-    while (!f->stop) {
+    while (!__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
         __atomic_store_n(f->len, htole32(16), __ATOMIC_RELAXED);
         __atomic_store_n(f->len, htole32(4096), __ATOMIC_RELAXED);
     }
@@ -528,7 +528,7 @@ static void test_double_fetch_len(void)
             refused++;
         }
     }
-    f.stop = true;
+    __atomic_store_n(&f.stop, true, __ATOMIC_RELAXED);
     pthread_join(th, NULL);
     fprintf(stderr, "  %u accepted, %u refused\n", ok, refused);
     EXPECT_TRUE(ok + refused == 20000);
@@ -607,7 +607,7 @@ static void test_event_slots_at_region_end(void)
  * change); a reader never sees a mix of old and new bytes. */
 struct watcher {
     const uint16_t *idx;
-    volatile bool stop;
+    bool stop; /* accessed atomically */
     unsigned torn;
 };
 
@@ -615,7 +615,7 @@ static void *watch_idx(void *arg)
 {
     struct watcher *w = arg;
 
-    while (!w->stop) {
+    while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
         uint16_t v = le16toh(__atomic_load_n(w->idx, __ATOMIC_RELAXED));
 
         if (v != 0x00ff && v != 0x0100) {
@@ -655,7 +655,7 @@ static void test_used_idx_never_torn(void)
         vq->last_avail_idx = 0x00ff;
         fg_set_avail_idx(&g, 0, 0x00ff);
     }
-    w.stop = true;
+    __atomic_store_n(&w.stop, true, __ATOMIC_RELAXED);
     pthread_join(th, NULL);
     EXPECT_EQ(w.torn, 0);
     expect_healthy(&g);
