@@ -66,6 +66,9 @@ struct fz_queue {
     VuVirtqElement *out[FZ_MAX_OUT]; /* popped, not yet returned, pop order */
     unsigned n;
     bool used_tainted; /* the guest (we) wrote over used->idx */
+    /* Ring pointers last found inside guest memory, and when. */
+    const void *ok_desc, *ok_avail, *ok_used;
+    unsigned ok_num, ok_epoch;
 };
 
 struct fz_rings {
@@ -82,6 +85,7 @@ struct fz_rings {
     void (*after_push)(struct fz_rings *r, unsigned qidx, const VuVirtqElement *e,
                        unsigned len, unsigned moved);
     unsigned ops_run;
+    unsigned epoch; /* bumped whenever guest memory may have changed */
 };
 
 void fz_rings_init(struct fz_rings *r, VuDev *dev);

@@ -442,6 +442,9 @@ static size_t recv_now(int sock, uint8_t *buf, size_t cap, int *nfds_out)
         if (total < cap) {
             total += (size_t)n;
         }
+        if ((size_t)n < iov.iov_len && !(mh.msg_flags & MSG_CTRUNC)) {
+            break; /* a stream read returns all there is: no need to ask again */
+        }
     }
     if (nfds_out) {
         *nfds_out = nfds;
