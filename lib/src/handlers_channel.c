@@ -5,6 +5,7 @@
 #include "dispatch.h"
 
 #include <fcntl.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@ static bool parse_inflight(VuDev *dev, struct vu_msg_ctx *ctx, VhostUserInflight
 {
     struct vu_cursor c = vu_payload_cursor(ctx->msg);
 
+    memset(in, 0, sizeof(*in)); /* the tail padding goes back in the reply */
     if (!vu_take(&c, &in->mmap_size, 8) || !vu_take(&c, &in->mmap_offset, 8) ||
         !vu_take(&c, &in->num_queues, 2) || !vu_take(&c, &in->queue_size, 2)) {
         return vu_refuse(ctx, "payload too short");
