@@ -47,6 +47,34 @@ void fg_init_empty(struct fake_guest *g, uint16_t max_queues)
     g->heap = FG_HEAP_BASE;
 }
 
+#define FG_PAGE 4096ULL
+
+static uint64_t page_round(uint64_t len)
+{
+    return (len + FG_PAGE - 1) & ~(FG_PAGE - 1);
+}
+
+/*
+ * Reserve len bytes of address space between two PROT_NONE guard pages
+ * (kept until fg_destroy) and return the hole between them.  With unmap,
+ * the hole is released so that the library's next mmap of that size, which
+ * the kernel places in the highest gap that fits, lands right there.
+ */
+static uint8_t *guarded_hole(struct fake_guest *g, uint64_t len, bool unmap)
+{
+    uint64_t span = page_round(len) + 2 * FG_PAGE;
+    uint8_t *res =
+        mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    EXPECT_TRUE(res != MAP_FAILED);
+    g->guards[g->nguards++] = res;
+    g->guards[g->nguards++] = res + FG_PAGE + page_round(len);
+    if (unmap) {
+        munmap(res + FG_PAGE, page_round(len));
+    }
+    return res + FG_PAGE;
+}
+
 void fg_add_region(struct fake_guest *g, uint64_t gpa, uint64_t size)
 {
     struct fg_region *r = &g->regions[g->nregions];
@@ -62,14 +90,18 @@ void fg_add_region(struct fake_guest *g, uint64_t gpa, uint64_t size)
     r->fd = memfd_create("fake-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     EXPECT_SUCCESS(r->fd);
     EXPECT_SUCCESS(ftruncate(r->fd, (off_t)size));
-    r->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
-    EXPECT_TRUE(r->map != MAP_FAILED);
-    r->gpa = gpa;
-    r->size = size;
+    /* Both mappings get PROT_NONE neighbours (best effort for the
+     * library's), so that an access past a region faults. */
+    (void)guarded_hole(g, size, true);
     why = vu_mem_add_region(&g->dev, &m, r->fd);
     if (why) {
         VU_TEST_FAIL("vu_mem_add_region: %s", why);
     }
+    r->map = mmap(guarded_hole(g, size, false), size, PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_FIXED, r->fd, 0);
+    EXPECT_TRUE(r->map != MAP_FAILED);
+    r->gpa = gpa;
+    r->size = size;
     g->nregions++;
 }
 
@@ -89,6 +121,9 @@ void fg_destroy(struct fake_guest *g)
         close(g->regions[i].fd);
     }
     close(g->peer_sock);
+    for (unsigned i = 0; i < g->nguards; i++) {
+        munmap(g->guards[i], FG_PAGE);
+    }
 }
 
 void *fg_ptr(struct fake_guest *g, uint64_t gpa, uint64_t len)

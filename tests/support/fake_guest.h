@@ -50,6 +50,11 @@ struct fake_guest {
     int peer_sock;
     unsigned nregions;
     struct fg_region regions[FG_MAX_REGIONS];
+    /* PROT_NONE pages placed around every mapping of guest memory (the
+     * library's and ours) where the address space allows, so that an
+     * access just past a region faults instead of landing in a neighbour. */
+    unsigned nguards;
+    void *guards[4 * FG_MAX_REGIONS];
     struct fg_queue q[FG_MAX_QUEUES];
     uint64_t heap; /* next free gpa for fg_alloc */
     unsigned panics;
