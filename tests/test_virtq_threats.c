@@ -151,6 +151,27 @@ static void test_index_next_out_of_indirect_table(void)
     expect_pop_rejected(&g, 0, "index out of range");
 }
 
+/* Row "index bounds", defence in depth: a queue size above 1024 (which
+ * SET_VRING_NUM refuses) set behind the library's back still cannot make a
+ * head index the popped bitmap or the iovec arrays. */
+static void test_queue_size_beyond_limit(void)
+{
+    struct fake_guest g;
+    VuVirtqElement fake = { .index = 1500 };
+
+    fg_init(&g, 1);
+    fg_setup_queue_at(&g, 0, 2048, FG_REGION_C, FG_REGION_C + 0x8000,
+                      FG_REGION_C + 0x10000);
+    fg_desc(&g, 0, 1500, fg_alloc(&g, 8), 8, 0, 0);
+    fg_avail_add(&g, 0, 1500);
+    EXPECT_NULL(pop(&g, 0));
+    EXPECT_EQ(fg_vq(&g, 0)->last_avail_idx, 0);
+    vu_queue_push(&g.dev, fg_vq(&g, 0), &fake, 0);
+    expect_broken(&g, "was not popped");
+    EXPECT_EQ(fg_used_idx(&g, 0), 0);
+    fg_destroy(&g);
+}
+
 /* Row "avail index jump": idx - last_avail_idx > num. */
 static void test_avail_index_jump(void)
 {
@@ -826,6 +847,7 @@ int main(void)
     RUN_TEST(test_index_head_out_of_range);
     RUN_TEST(test_index_next_out_of_range);
     RUN_TEST(test_index_next_out_of_indirect_table);
+    RUN_TEST(test_queue_size_beyond_limit);
     RUN_TEST(test_avail_index_jump);
     RUN_TEST(test_avail_index_backwards);
     RUN_TEST(test_avail_index_wraps);

@@ -225,7 +225,8 @@ bool vu_inflight_check(VuDev *dev, VuVirtq *vq)
     if (!vq->vring.used) {
         return inflight_fail(dev, vq, "rings are not mapped");
     }
-    if (num == 0 || num > vu_impl(dev)->vqp[q].inflight_desc_cap) {
+    if (num == 0 || num > VU_MAX_QUEUE_SIZE ||
+        num > vu_impl(dev)->vqp[q].inflight_desc_cap) {
         return inflight_fail(dev, vq, "queue larger than its inflight area");
     }
     used = vu_ring_load16(&vq->vring.used->idx);

@@ -20,11 +20,13 @@ static struct vu_vq_priv *queue_priv(VuDev *dev, VuVirtq *vq)
     return qidx < 0 ? NULL : &vu_impl(dev)->vqp[qidx];
 }
 
-/* Rings usable: device healthy, rings mapped, queue started. */
+/* Rings usable: device healthy, rings mapped, queue started.  The size
+ * bound also keeps every head inside the popped bitmap. */
 static bool queue_ready(const VuDev *dev, const VuVirtq *vq)
 {
     return !dev->broken && vq->vring.desc && vq->vring.avail &&
-           vq->vring.used && vq->started;
+           vq->vring.used && vq->started && vq->vring.num > 0 &&
+           vq->vring.num <= VU_MAX_QUEUE_SIZE;
 }
 
 static uint16_t *avail_event_ptr(VuVirtq *vq)
@@ -188,7 +190,7 @@ static bool held_by_device(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
                            const VuVirtqElement *elem, const char *who)
 {
     if (!elem || elem->index >= vq->vring.num ||
-        !vu_popped_test(p, elem->index)) {
+        elem->index >= VU_MAX_QUEUE_SIZE || !vu_popped_test(p, elem->index)) {
         vu_fail(dev, "%s: element %u was not popped from this queue", who,
                 elem ? elem->index : 0u);
         return false;
@@ -223,7 +225,7 @@ static void release_slot(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
     unsigned head =
         vu_ring_load16(&vq->vring.avail->ring[slot % vq->vring.num]);
 
-    if (head < vq->vring.num) {
+    if (head < vq->vring.num && head < VU_MAX_QUEUE_SIZE) {
         vu_popped_clear(p, head);
         vu_inflight_unpop(dev, vq, head);
     }
