@@ -3,6 +3,7 @@
  * the ring-operation interpreter shared by the fuzz targets.
  */
 #include "fuzz_common.h"
+#include "vhost-user-ext.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,12 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 bool fz_verbose;
 int fz_fds_at_start;
 unsigned fz_panics;
+
+/* Present in -fprofile-instr-generate builds: keep the coverage of a run that
+ * ends in a reported violation. */
+extern int __llvm_profile_write_file(void) __attribute__((weak));
 
 void fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
 {
@@ -30,6 +36,9 @@ void fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\n");
     fflush(stderr);
+    if (__llvm_profile_write_file) {
+        (void)__llvm_profile_write_file();
+    }
     abort();
 }
 
@@ -719,7 +728,8 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
         VuVirtq *vq;
         struct vring_avail *av;
 
-        if (op != FZ_OP_GUEST_WRITE && op != FZ_OP_CONFIG_CHANGE) {
+        if (op != FZ_OP_GUEST_WRITE && op != FZ_OP_CONFIG_CHANGE && op != FZ_OP_SHARED_OBJECT &&
+            op != FZ_OP_MISC) {
             qi = tlv_u8(t) % r->nq;
         }
         vq = &dev->vq[qi];
@@ -851,6 +861,54 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
         case FZ_OP_CONFIG_CHANGE:
             vu_config_change_msg(dev);
             break;
+        case FZ_OP_HOST_NOTIFIER: {
+            unsigned kind = tlv_u8(t) % 3;
+            int32_t size = (int32_t)tlv_u32(t);
+            int32_t off = (int32_t)tlv_u32(t);
+            int fd = kind == 1 ? eventfd(0, EFD_CLOEXEC)
+                   : kind == 2 ? memfd_create("fuzz-notifier", MFD_CLOEXEC) : -1;
+            (void)vu_set_queue_host_notifier(dev, vq, fd, size, off);
+            if (fd >= 0) {
+                close(fd); /* the library sent a copy; ours stays ours */
+            }
+            break;
+        }
+        case FZ_OP_SHARED_OBJECT: {
+            unsigned which = tlv_u8(t) % 3;
+            unsigned char uuid[UUID_LEN] = {0};
+            size_t got;
+            const uint8_t *p = tlv_bytes(t, UUID_LEN, &got);
+            int dmabuf = -1;
+            memcpy(uuid, p, got);
+            if (which == 0) {
+                (void)vu_add_shared_object(dev, uuid);
+            } else if (which == 1) {
+                (void)vu_rm_shared_object(dev, uuid);
+            } else if (vu_lookup_shared_object(dev, uuid, &dmabuf)) {
+                FZ_CHECK(dmabuf >= 0 && fcntl(dmabuf, F_GETFD) >= 0,
+                         "lookup_shared_object succeeded with fd %d", dmabuf);
+                close(dmabuf);
+            }
+            break;
+        }
+        case FZ_OP_MISC: {
+            uint32_t req = tlv_u32(t);
+            int32_t qidx = (int32_t)tlv_u32(t);
+            const char *name = vu_request_to_string(req);
+            const char *err = vu_last_error(dev);
+            VuVirtq *got = vu_get_queue(dev, qidx);
+            FZ_CHECK(name != NULL && strnlen(name, 64) < 64, "request name of %u", req);
+            FZ_CHECK(err != NULL && strnlen(err, 4096) < 4096, "vu_last_error");
+            FZ_CHECK(vu_version() != NULL, "vu_version");
+            FZ_CHECK((qidx >= 0 && qidx < (int)r->nq) ? got == &dev->vq[qidx] : got == NULL,
+                     "vu_get_queue(%d) with %u queues returned %p", qidx, r->nq, (void *)got);
+            /* A pointer just past the queue array: the library must notice. */
+            (void)vu_queue_empty(dev, dev->vq + r->nq);
+            (void)vu_queue_pop(dev, dev->vq + r->nq, 64);
+            vu_queue_notify(dev, dev->vq + r->nq);
+            vu_queue_flush(dev, dev->vq + r->nq, 1);
+            break;
+        }
         case FZ_OP_MAX:
             break;
         }

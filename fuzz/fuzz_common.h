@@ -125,6 +125,9 @@ enum fz_op {
     FZ_OP_CONFIG_CHANGE = 19, /* (none) */
     FZ_OP_NOTIFY_SYNC = 20,/* u8 q */
     FZ_OP_AVAIL_FLAGS = 21,/* u8 q, u16 flags */
+    FZ_OP_HOST_NOTIFIER = 22, /* u8 q, u8 fd kind, u32 size, u32 offset */
+    FZ_OP_SHARED_OBJECT = 23, /* u8 which (add, rm, lookup), 16 bytes uuid */
+    FZ_OP_MISC = 24,       /* u32 request, u32 queue index */
     FZ_OP_MAX
 };
 

@@ -168,6 +168,21 @@ static int cb_process_msg(VuDev *dev, VhostUserMsg *m, int *do_reply)
     for (int i = 0; i < m->fd_num; i++) {
         FZ_CHECK(fcntl(m->fds[i], F_GETFD) >= 0, "process_msg: fd %d is not open", m->fds[i]);
     }
+    if (m->request == VHOST_USER_POSTCOPY_LISTEN) {
+        /* Never let postcopy listen: with memory registered to a userfaultfd
+         * that nobody serves, the first touch of guest memory would block
+         * forever (postcopy is covered by tests/test_postcopy.c). */
+        *do_reply = !!(m->flags & VHOST_USER_NEED_REPLY_MASK);
+        if (*do_reply) {
+            m->payload.u64 = 1;
+            m->size = sizeof(m->payload.u64);
+        }
+        for (int i = 0; i < m->fd_num; i++) {
+            close(m->fds[i]);
+        }
+        m->fd_num = 0;
+        return 1;
+    }
     if (!(S.cfg.flags & CFG_DEVICE_TAKES)) {
         return 0;
     }
@@ -572,6 +587,37 @@ static void queue_backend_ack(uint32_t request)
     (void)send(bp->ours, m, sizeof(m), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/* Queue a reply carrying an fd (SHARED_OBJECT_LOOKUP's answer). */
+static void queue_backend_reply_fd(uint32_t request)
+{
+    struct peer *bp = backend_peer();
+    uint8_t m[VHOST_USER_HDR_SIZE + 8] = {0};
+    uint32_t flags = 1u | VHOST_USER_REPLY_MASK, size = 8;
+    union {
+        char b[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = m, .iov_len = sizeof(m)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.b,
+                        .msg_controllen = sizeof(control.b)};
+    int fd;
+
+    if (!bp || (fd = eventfd(0, EFD_CLOEXEC)) < 0) {
+        return;
+    }
+    memcpy(m, &request, 4);
+    memcpy(m + 4, &flags, 4);
+    memcpy(m + 8, &size, 4);
+    memset(&control, 0, sizeof(control));
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    (void)sendmsg(bp->ours, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    close(fd);
+}
+
 /* Drop anything the library left unread on one of its sockets. */
 static void drain_lib_side(int fd)
 {
@@ -622,6 +668,12 @@ static void rings_before_op(struct fz_rings *r, unsigned op, unsigned qi)
     if (op == FZ_OP_CONFIG_CHANGE && has_pf(VHOST_USER_PROTOCOL_F_BACKEND_REQ) &&
         has_pf(VHOST_USER_PROTOCOL_F_REPLY_ACK)) {
         queue_backend_ack(VHOST_USER_BACKEND_CONFIG_CHANGE_MSG);
+    }
+    if (op == FZ_OP_HOST_NOTIFIER) {
+        queue_backend_ack(VHOST_USER_BACKEND_VRING_HOST_NOTIFIER_MSG);
+    }
+    if (op == FZ_OP_SHARED_OBJECT) {
+        queue_backend_reply_fd(VHOST_USER_BACKEND_SHARED_OBJECT_LOOKUP);
     }
 }
 

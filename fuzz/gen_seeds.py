@@ -379,6 +379,25 @@ add(T, 'gen-msg-features',
     msg(GET_PROTOCOL_FEATURES) + msg(SET_PROTOCOL_FEATURES, p_u64(0xffffffffffffffff)) +
     msg(SET_FEATURES, p_u64(bits(F_VERSION_1, 34))) + memtable(flags=V1) + vring(0) + traffic(0))
 
+add(T, 'gen-api-backend-channel',
+    negotiate() + msg(SET_BACKEND_REQ_FD, flags=NR, fds=[sock()]) + memtable() + vring(0) +
+    ops(o_host_notifier(0, 0, 4096, 0) + o_host_notifier(0, 1, 4096, 4096) +
+        o_host_notifier(1, 2, -1, -5) + o_shared_object(0) + o_shared_object(1) +
+        o_shared_object(2) + o_config_change() + o_misc(5, 0) + o_misc(26, -1) + o_misc(0xffffffff, 4) +
+        o_misc(41, 3)) +
+    msg(SET_PROTOCOL_FEATURES, p_u64(bits(PF_REPLY_ACK))) +
+    ops(o_host_notifier(0, 1, 4096, 0) + o_shared_object(2) + o_config_change()))
+add(T, 'gen-api-no-backend-channel',
+    negotiate() + ops(o_host_notifier(0, 1, 4096, 0) + o_shared_object(0) + o_shared_object(2) +
+                      o_config_change() + o_misc(1, 0)))
+add(T, 'gen-msg-postcopy',
+    negotiate(ALL_PF | bits(PF_PAGEFAULT)) + msg(POSTCOPY_ADVISE) + msg(POSTCOPY_ADVISE) +
+    msg(POSTCOPY_LISTEN, flags=NR) + msg(POSTCOPY_END) + msg(POSTCOPY_LISTEN, flags=NR) + memtable())
+add(T, 'gen-recorder-fd-kinds',
+    config(0xffffff | FEAT, ALL_PF, 4, 0x02) +
+    msg(GET_FEATURES, fds=[sock(), pipe(), other(), memfd(8192), dup(0), eventfd(), dup(3)]) +
+    negotiate() + memtable() + vring(0) + traffic(0) + msg(SET_CONFIG, bytes(200), size=0xffff))
+
 # ---- threats.md, rings table, through the whole stack ----
 R = ready()
 

@@ -92,6 +92,7 @@ OP_POP, OP_PUSH, OP_FILL, OP_FLUSH, OP_REWIND, OP_UNPOP, OP_AVAIL_BYTES = 0, 1, 
 OP_NOTIFY, OP_SET_NOTIF, OP_EMPTY, OP_DESC, OP_AVAIL_PUT, OP_AVAIL_IDX = 7, 8, 9, 10, 11, 12
 OP_USED_EVENT, OP_CHAIN, OP_INDIRECT, OP_GUEST_WRITE, OP_KICK, OP_FAKE_PUSH = 13, 14, 15, 16, 17, 18
 OP_CONFIG_CHANGE, OP_NOTIFY_SYNC, OP_AVAIL_FLAGS = 19, 20, 21
+OP_HOST_NOTIFIER, OP_SHARED_OBJECT, OP_MISC = 22, 23, 24
 
 def o_pop(q): return u8(OP_POP) + u8(q)
 def o_push(q, which=0, ln=0): return u8(OP_PUSH) + u8(q) + u8(which) + u32(ln)
@@ -116,5 +117,8 @@ def o_guest_write(gpa, data): return u8(OP_GUEST_WRITE) + u64(gpa) + u8(len(data
 def o_kick(q): return u8(OP_KICK) + u8(q)
 def o_fake_push(q, index, ln=0): return u8(OP_FAKE_PUSH) + u8(q) + u32(index) + u32(ln)
 def o_config_change(): return u8(OP_CONFIG_CHANGE)
+def o_host_notifier(q, kind, size, off): return u8(OP_HOST_NOTIFIER) + u8(q) + u8(kind) + u32(size) + u32(off)
+def o_shared_object(which, uuid=bytes(range(16))): return u8(OP_SHARED_OBJECT) + u8(which) + uuid
+def o_misc(req, qidx): return u8(OP_MISC) + u32(req) + u32(qidx)
 
 VRING_DESC_F_NEXT, VRING_DESC_F_WRITE, VRING_DESC_F_INDIRECT = 1, 2, 4
