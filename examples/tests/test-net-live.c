@@ -228,6 +228,134 @@ static void test_reflect_burst(void)
     }
 }
 
+/* ---- randomised merged rx buffers ---------------------------------------
+ * Random rx buffer sizes and random frames (length, content, tx split):
+ * each frame must arrive in exactly the fewest buffers that hold it, with
+ * num_buffers, used lengths and bytes right, or be dropped without taking
+ * a single buffer.  The model is a queue of the buffers posted. */
+
+static uint64_t rnd_state = 0x243f6a8885a308d3ull;
+
+static uint32_t rnd(uint32_t n)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return n ? (uint32_t)(rnd_state % n) : 0;
+}
+
+struct rx_model {
+    uint16_t head[QSIZE];
+    uint32_t size[QSIZE];
+    unsigned int first, count; /* posted, not yet used */
+};
+
+static void model_post(struct rx_model *m, uint32_t size)
+{
+    unsigned int slot = (m->first + m->count) % QSIZE;
+
+    m->size[slot] = size;
+    m->head[slot] = post_rx(&r, size);
+    m->count++;
+}
+
+/* Buffers the frame needs, or 0 if the posted ones cannot hold it. */
+static unsigned int model_need(const struct rx_model *m, uint32_t total)
+{
+    uint32_t have = 0;
+    unsigned int n = 0;
+
+    while (have < total && n < m->count && n < 64) {
+        have += m->size[(m->first + n) % QSIZE];
+        n++;
+    }
+    return have >= total ? n : 0;
+}
+
+static void send_random_frame(uint8_t *frame, uint32_t len)
+{
+    uint8_t *buf = gpa(&r, TX_GPA, HDR_LEN + len);
+    struct live_seg s[3];
+    uint32_t total = HDR_LEN + len, a, b;
+    unsigned int n = 0;
+
+    memset(buf, 0, HDR_LEN);
+    memcpy(buf + HDR_LEN, frame, len);
+    a = rnd(total + 1);
+    b = a + rnd(total - a + 1);
+    if (a) {
+        s[n++] = (struct live_seg){ TX_GPA, a, false };
+    }
+    if (b > a) {
+        s[n++] = (struct live_seg){ TX_GPA + a, b - a, false };
+    }
+    if (total > b) {
+        s[n++] = (struct live_seg){ TX_GPA + b, total - b, false };
+    }
+    live_post(&r.tx, s, n);
+    fe_kick(&r.fe, 1);
+    EXPECT_TRUE(live_wait_used(&r.tx, ++r.tx_used));
+}
+
+static void check_delivery(struct rx_model *m, const uint8_t *frame,
+                           uint32_t len, unsigned int nbuf)
+{
+    uint8_t got[HDR_LEN + 2048];
+    uint32_t off = 0, i;
+    struct vring_used_elem e;
+    unsigned int k, slot;
+
+    for (k = 0; k < nbuf; k++) {
+        slot = (m->first + k) % QSIZE;
+        e = live_used(&r.rx, (uint16_t)(r.rx_used + k));
+        EXPECT_EQ(e.id, m->head[slot]);
+        EXPECT_LE(e.len, m->size[slot]);
+        EXPECT_TRUE(k + 1 == nbuf || e.len == m->size[slot]); /* filled */
+        memcpy(got + off, gpa(&r, RX_GPA(e.id), e.len), e.len);
+        off += e.len;
+    }
+    EXPECT_EQ(off, HDR_LEN + len);
+    EXPECT_EQ(got[10] | got[11] << 8, nbuf);
+    EXPECT_MEMEQ(got + HDR_LEN, frame + 6, 6); /* swapped */
+    EXPECT_MEMEQ(got + HDR_LEN + 6, frame, 6);
+    for (i = 12; i < len; i++) {
+        EXPECT_EQ(got[HDR_LEN + i], frame[i]);
+    }
+    m->first = (m->first + nbuf) % QSIZE;
+    m->count -= nbuf;
+    r.rx_used = (uint16_t)(r.rx_used + nbuf);
+}
+
+static void test_random_merged(void)
+{
+    static struct rx_model m;
+    uint8_t frame[2048];
+    unsigned int round, k, need, delivered = 0, dropped = 0;
+    uint32_t len, i;
+
+    for (round = 0; round < 1500; round++) {
+        for (k = rnd(4); k > 0 && m.count < 24; k--) {
+            model_post(&m, HDR_LEN + rnd(600));
+        }
+        len = 14 + rnd(sizeof(frame) - 14);
+        for (i = 0; i < len; i++) {
+            frame[i] = (uint8_t)rnd(256);
+        }
+        need = model_need(&m, HDR_LEN + len);
+        send_random_frame(frame, len);
+        if (need) {
+            EXPECT_TRUE(live_wait_used(&r.rx, (uint16_t)(r.rx_used + need)));
+            check_delivery(&m, frame, len, need);
+            delivered++;
+        } else {
+            EXPECT_EQ(le16toh(r.rx.r.used->idx), r.rx_used); /* nothing */
+            dropped++;
+        }
+    }
+    EXPECT_LT(300, delivered);
+    EXPECT_LT(100, dropped);
+}
+
 static void run_reflect(void)
 {
     char sock[128];
@@ -244,6 +372,9 @@ static void run_reflect(void)
     fe_destroy(&r.fe);
     port_connect(&r, sock, true); /* a fresh device on the same port */
     RUN_TEST(test_reflect_burst);
+    fe_destroy(&r.fe);
+    port_connect(&r, sock, true);
+    RUN_TEST(test_random_merged);
     fe_destroy(&r.fe);
     live_stop(pid, SIGINT);
 }
