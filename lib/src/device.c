@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,15 @@ void vu_note_error(VuDev *dev, const char *reason)
 VU_EXPORT const char *vu_last_error(const VuDev *dev)
 {
     return dev && dev->regions ? vu_impl(dev)->last_error : "";
+}
+
+void vu_set_nonblocking(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+
+    if (flags >= 0 && !(flags & O_NONBLOCK)) {
+        (void)fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    }
 }
 
 static void vq_init_one(VuVirtq *vq)

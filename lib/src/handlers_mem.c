@@ -148,6 +148,7 @@ bool vu_h_set_log_fd(VuDev *dev, struct vu_msg_ctx *ctx)
         close(dev->log_call_fd);
     }
     dev->log_call_fd = ctx->msg->fds[0];
+    vu_set_nonblocking(dev->log_call_fd);
     ctx->msg->fds[0] = -1;
     return true;
 }

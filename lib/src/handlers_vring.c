@@ -166,6 +166,7 @@ static VuVirtq *parse_vring_fd_msg(VuDev *dev, struct vu_msg_ctx *ctx, int *fd)
     *fd = (v & VHOST_USER_VRING_NOFD_MASK) ? -1 : ctx->msg->fds[0];
     if (*fd >= 0) {
         ctx->msg->fds[0] = -1; /* taken */
+        vu_set_nonblocking(*fd);
     }
     return vq;
 }
@@ -186,7 +187,7 @@ bool vu_h_set_vring_kick(VuDev *dev, struct vu_msg_ctx *ctx)
         if (fd >= 0) {
             close(fd);
         }
-        return vu_refuse(ctx, "inflight area of queue %d is inconsistent", qidx);
+        return vu_refuse(ctx, "queue %d: %s", qidx, vu_last_error(dev));
     }
     vu_vring_close_kick(dev, vq);
     vq->kick_fd = fd;

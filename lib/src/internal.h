@@ -87,6 +87,10 @@ static inline bool vu_has_protocol_feature(const VuDev *dev, unsigned bit)
     return bit < 64 && (dev->protocol_features & (1ULL << bit));
 }
 
+/* Make an eventfd we signal or drain non-blocking: a frontend could hand us
+ * a blocking one with a saturated counter and stall us forever. */
+void vu_set_nonblocking(int fd);
+
 /* Mark the device broken and hand the formatted reason to dev->panic. */
 void vu_fail(VuDev *dev, const char *fmt, ...) VU_PRINTF(2, 3);
 /* Remember a refusal reason without marking the device broken. */
