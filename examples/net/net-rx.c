@@ -39,21 +39,6 @@ static VuVirtq *pick_rx_queue(struct net_port *port, unsigned int *qp)
     return queue_running(dev, vq) ? vq : NULL;
 }
 
-/* Write bytes [pos, pos + chunk) of "header then frame" into one buffer. */
-static size_t fill_buffer(const VuVirtqElement *e, size_t pos, size_t chunk,
-                          const void *hdr, size_t hdr_len,
-                          const struct iovec *frame, unsigned int cnt)
-{
-    size_t h = 0;
-
-    if (pos < hdr_len) {
-        h = hdr_len - pos < chunk ? hdr_len - pos : chunk;
-        iov_from_buf(e->in_sg, e->in_num, 0, (const char *)hdr + pos, h);
-    }
-    return h + iov_copy(e->in_sg, e->in_num, h, frame, cnt, pos + h - hdr_len,
-                        chunk - h);
-}
-
 static void release(struct rx_batch *b)
 {
     unsigned int i;
@@ -64,19 +49,19 @@ static void release(struct rx_batch *b)
     b->n = 0;
 }
 
-/* Pop buffers and copy into them until the frame is in.  false: the
- * queue ran dry (or a buffer was unusable) before that. */
+/* Pop buffers and copy the frame into them; the header goes in front of
+ * it in the first buffer, written once the buffer count is known.  false:
+ * the queue ran dry (or a buffer was unusable) before the frame was in. */
 static bool gather_buffers(struct net_port *port, VuVirtq *vq,
                            struct rx_batch *b, const struct iovec *frame,
-                           unsigned int cnt, size_t total)
+                           unsigned int cnt, size_t frame_len)
 {
-    static const struct virtio_net_hdr_mrg_rxbuf zero_hdr;
     unsigned int max = port->mrg_rxbuf ? NET_RX_MAX_BUFS : 1;
     VuDev *dev = &port->session.dev;
+    size_t done = 0, room, skip;
     VuVirtqElement *e;
-    size_t pos = 0, room, chunk;
 
-    while (pos < total) {
+    do {
         if (b->n == max) {
             return false;
         }
@@ -86,16 +71,26 @@ static bool gather_buffers(struct net_port *port, VuVirtq *vq,
         }
         b->elem[b->n++] = e;
         room = iov_size(e->in_sg, e->in_num);
-        /* Every rx buffer must at least hold a header (virtio spec). */
+        /* Every rx buffer holds at least a header (virtio spec), so the
+         * header always fits in the first one. */
         if (room < port->hdr_len) {
             return false;
         }
-        chunk = room < total - pos ? room : total - pos;
-        b->len[b->n - 1] = (unsigned int)fill_buffer(e, pos, chunk, &zero_hdr,
-                                                     port->hdr_len, frame, cnt);
-        pos += chunk;
-    }
+        skip = b->n == 1 ? port->hdr_len : 0;
+        room = room - skip < frame_len - done ? room - skip : frame_len - done;
+        iov_copy(e->in_sg, e->in_num, skip, frame, cnt, done, room);
+        b->len[b->n - 1] = (unsigned int)(skip + room);
+        done += room;
+    } while (done < frame_len);
     return true;
+}
+
+static void write_header(struct net_port *port, const struct rx_batch *b)
+{
+    struct virtio_net_hdr_mrg_rxbuf hdr = { .num_buffers = htole16(b->n) };
+
+    /* No offloads are offered: all fields but num_buffers are zero. */
+    iov_from_buf(b->elem[0]->in_sg, b->elem[0]->in_num, 0, &hdr, port->hdr_len);
 }
 
 int net_rx_deliver(struct net_port *port, unsigned int qp,
@@ -105,25 +100,18 @@ int net_rx_deliver(struct net_port *port, unsigned int qp,
     VuVirtq *vq = pick_rx_queue(port, &qp);
     VuDev *dev = &port->session.dev;
     struct rx_batch b;
-    uint16_t num_buffers;
     unsigned int i;
 
     if (!vq) {
         return -1;
     }
     b.n = 0;
-    if (!gather_buffers(port, vq, &b, frame, cnt, port->hdr_len + frame_len) ||
-        b.n == 0) {
+    if (!gather_buffers(port, vq, &b, frame, cnt, frame_len) || b.n == 0) {
         vu_queue_rewind(dev, vq, b.n); /* the guest keeps its buffers */
         release(&b);
         return -1;
     }
-    if (port->hdr_len == sizeof(struct virtio_net_hdr_mrg_rxbuf)) {
-        num_buffers = htole16((uint16_t)b.n);
-        iov_from_buf(b.elem[0]->in_sg, b.elem[0]->in_num,
-                     offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers),
-                     &num_buffers, sizeof(num_buffers));
-    }
+    write_header(port, &b);
     for (i = 0; i < b.n; i++) {
         vu_queue_fill(dev, vq, b.elem[i], b.len[i], i);
     }
