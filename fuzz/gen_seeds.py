@@ -311,18 +311,28 @@ add(T, 'gen-msg-ring-placement',
     msg(SET_VRING_ADDR, p_addr(0, UA, UA + 0x5000, UA + 0x4000, flags=0x80), flags=NR) +
     msg(SET_VRING_KICK, p_u64(0), fds=[eventfd()]) + ops(o_kick(0) + o_pop(0)))
 LOGF = bits(F_VERSION_1, F_PROTOCOL_FEATURES, F_LOG_ALL, F_EVENT_IDX)
-add(T, 'gen-msg-log-base',
-    config(0xffffff | FEAT | bits(F_LOG_ALL), ALL_PF, 2) + negotiate(feat=LOGF) + memtable() +
-    vring(0) +
-    msg(SET_LOG_BASE, p_log(0x1000, 0xfffffffffffff800), fds=[memfd(0x2000)]) +
-    msg(SET_LOG_BASE, p_log(0, 0), fds=[memfd(0x2000)]) +
-    msg(SET_LOG_BASE, p_log(0x1000, 0)) +
-    msg(SET_LOG_BASE, p_log(0x3000, 0), fds=[memfd(0x1000)]) +
-    msg(SET_LOG_BASE, p_log(1, 0x10), fds=[memfd(0x1000)]) +   # a 1-byte log: 8 pages
-    msg(SET_LOG_FD, fds=[eventfd()]) +
+LOG_OK = (config(0xffffff | FEAT | bits(F_LOG_ALL), ALL_PF, 2) + negotiate(feat=LOGF) + memtable() +
+          vring(0) + msg(SET_LOG_FD, fds=[eventfd()]) +
+          msg(SET_LOG_BASE, p_log(1, 0x10), fds=[memfd(0x1000)]) +   # a 1-byte log: 8 pages
+          msg(SET_VRING_ADDR, p_addr(0, *ring_addrs(0), log=0x5000, flags=1), flags=NR) +
+          ops(o_chain(0, 0, 2, 0b11, 0x800, 0x3000) + o_kick(0) +
+              o_chain(0, 2, 1, 1, 16, 0x100) + o_pop(0) + o_push(0, 0, 16) +
+              o_chain(0, 3, 2, 0b11, 0x800, 0x3f000) + o_kick(0)))   # writes past the log
+add(T, 'gen-msg-log-base', LOG_OK)
+add(T, 'gen-msg-log-base-wrapping-used-log',
+    config(0xffffff | FEAT | bits(F_LOG_ALL), ALL_PF, 2) + negotiate(feat=LOGF) + memtable() + vring(0) +
+    msg(SET_LOG_BASE, p_log(0x1000, 0), fds=[memfd(0x1000)]) +
+    msg(SET_VRING_ADDR, p_addr(0, *ring_addrs(0), log=0xfffffffffffffff0, flags=1), flags=NR) +
+    ops(o_chain(0, 0, 1, 1, 16, 0x3000) + o_pop(0) + o_push(0, 0, 16)) +
     msg(SET_VRING_ADDR, p_addr(0, *ring_addrs(0), log=0x5000, flags=1), flags=NR) +
-    ops(o_chain(0, 0, 2, 0b11, 0x800, 0x3f000) + o_kick(0) +   # writes far past the log
-        o_chain(0, 2, 1, 1, 16, 0x100) + o_pop(0) + o_push(0, 0, 16)))
+    ops(o_chain(0, 1, 1, 1, 16, 0xfffffffffffff000) + o_pop(0) + o_chain(0, 2, 1, 1, 16, 0x3000) +
+        o_pop(0) + o_push(0, 0, 0x10000)))
+for i, bad in enumerate([msg(SET_LOG_BASE, p_log(0x1000, 0xfffffffffffff800), fds=[memfd(0x2000)]),
+                         msg(SET_LOG_BASE, p_log(0, 0), fds=[memfd(0x2000)]),
+                         msg(SET_LOG_BASE, p_log(0x1000, 0)),
+                         msg(SET_LOG_BASE, p_log(0x3000, 0), fds=[memfd(0x1000)]),
+                         msg(SET_LOG_BASE, p_log(0x1000, 0), fds=[eventfd()])]):
+    add(T, 'gen-msg-log-base-bad-%d' % i, LOG_OK + bad + ops(o_kick(0)))
 add(T, 'gen-msg-inflight-region',
     config(0xffffff | FEAT, ALL_PF, 2) + negotiate() +
     msg(GET_INFLIGHT_FD, p_inflight(0, 0, 3, 8)) + msg(GET_INFLIGHT_FD, p_inflight(0, 0, 1, 0)) +
