@@ -174,8 +174,30 @@ static void test_overlap_with_added_region(void)
     r.userspace_addr = SESS_RAM_UADDR - 4096;
     refuse_add(&s, &r, s.fe.regions[second].fd);
     r = fe_region_wire(&s.fe, 0);
-    refuse_add(&s, &r, s.fe.regions[0].fd); /* the same region again */
+    r.mmap_offset += 4096; /* the same addresses backed by other file bytes */
+    refuse_add(&s, &r, s.fe.regions[0].fd);
     expect_table_intact(&s, 1);
+    sess_close(&s);
+}
+
+/* QEMU 7.2's multiqueue net sends the same ADD_MEM_REG once per queue pair
+ * and one REM_MEM_REG per pair: an exact repeat is counted, not refused, and
+ * the region stays mapped until its last REM. */
+static void test_repeated_add_is_counted(void)
+{
+    struct vu_session s;
+    int fds_before;
+
+    sess_open(&s, MAX_Q, PROTO);
+    fe_add_mem_reg(&s.fe, 0);
+    fds_before = test_open_fd_count();
+    fe_add_mem_reg(&s.fe, 0); /* the second queue pair's view */
+    EXPECT_EQ(test_open_fd_count(), fds_before); /* its fd was closed */
+    expect_table_intact(&s, 1);
+    fe_rem_mem_reg(&s.fe, 0);
+    expect_table_intact(&s, 1);
+    fe_rem_mem_reg(&s.fe, 0);
+    EXPECT_EQ(s.td.dev.nregions, 0);
     sess_close(&s);
 }
 
@@ -475,6 +497,7 @@ int main(void)
     RUN_TEST(test_region_arithmetic);
     RUN_TEST(test_overlap_in_one_table);
     RUN_TEST(test_overlap_with_added_region);
+    RUN_TEST(test_repeated_add_is_counted);
     RUN_TEST(test_refused_table_maps_nothing);
     RUN_TEST(test_rem_mem_reg_unknown);
     RUN_TEST(test_rem_mem_reg_with_fd);

@@ -57,6 +57,35 @@ static bool parse_memreg(struct vu_msg_ctx *ctx, VhostUserMemoryRegion *r)
     return true;
 }
 
+/*
+ * QEMU's multiqueue net sends the same ADD_MEM_REG once per queue pair (each
+ * pair keeps its own view of memory) and later one REM_MEM_REG per pair.  An
+ * exact repeat of a mapped region is counted instead of refused, so the
+ * region stays until its last REM.  true when r was such a repeat.
+ */
+static bool add_again(VuDev *dev, struct vu_msg_ctx *ctx, const VhostUserMemoryRegion *r,
+                      const char **why)
+{
+    struct vu_region_map *map;
+    struct stat st;
+    int idx = vu_mem_find_exact(dev, r);
+
+    *why = NULL;
+    if (idx < 0) {
+        return false;
+    }
+    map = &vu_impl(dev)->maps[idx];
+    if (fstat(ctx->msg->fds[0], &st) != 0 || (uint64_t)st.st_dev != map->file_dev ||
+        (uint64_t)st.st_ino != map->file_ino || map->file_offset != r->mmap_offset) {
+        *why = "region repeats a mapped one's addresses with other file bytes";
+    } else if (map->refs >= VU_MAX_REGION_REFS) {
+        *why = "region added too many times";
+    } else {
+        map->refs++;
+    }
+    return true;
+}
+
 bool vu_h_add_mem_reg(VuDev *dev, struct vu_msg_ctx *ctx)
 {
     VhostUserMemoryRegion r;
@@ -64,6 +93,9 @@ bool vu_h_add_mem_reg(VuDev *dev, struct vu_msg_ctx *ctx)
 
     if (!parse_memreg(ctx, &r)) {
         return false;
+    }
+    if (add_again(dev, ctx, &r, &why)) {
+        return why ? vu_refuse(ctx, "%s", why) : true;
     }
     why = vu_mem_add_region(dev, &r, ctx->msg->fds[0]);
     if (why) {
@@ -87,7 +119,9 @@ bool vu_h_rem_mem_reg(VuDev *dev, struct vu_msg_ctx *ctx)
                          (unsigned long long)r.guest_phys_addr,
                          (unsigned long long)r.memory_size);
     }
-    vu_mem_remove_region(dev, (uint32_t)idx);
+    if (--vu_impl(dev)->maps[idx].refs == 0) {
+        vu_mem_remove_region(dev, (uint32_t)idx);
+    }
     return true;
 }
 

@@ -29,9 +29,15 @@
 
 /* Private state of one mapped memory region, parallel to dev->regions[]. */
 struct vu_region_map {
-    void *base;   /* what mmap returned */
-    size_t len;   /* what was mapped */
+    void *base;    /* what mmap returned */
+    size_t len;    /* what was mapped */
+    uint64_t file_offset; /* the region's mmap_offset in its fd */
+    uint64_t file_dev, file_ino; /* identity of the mapped file */
+    uint32_t refs; /* ADD_MEM_REGs of this exact region not yet removed */
 };
+
+/* Cap on repeated ADD_MEM_REG of one region (QEMU sends one per queue pair). */
+#define VU_MAX_REGION_REFS 4096u
 
 /* Private per-queue state, parallel to dev->vq[]. */
 struct vu_vq_priv {

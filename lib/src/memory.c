@@ -199,7 +199,11 @@ const char *vu_mem_add_region(VuDev *dev, const VhostUserMemoryRegion *r, int fd
         .mmap_offset = delta,
         .mmap_addr = (uint64_t)(uintptr_t)base,
     };
-    impl->maps[pos] = (struct vu_region_map){.base = base, .len = (size_t)map_len};
+    impl->maps[pos] = (struct vu_region_map){.base = base, .len = (size_t)map_len,
+                                             .file_offset = r->mmap_offset,
+                                             .file_dev = (uint64_t)st.st_dev,
+                                             .file_ino = (uint64_t)st.st_ino,
+                                             .refs = 1};
     dev->nregions++;
     return NULL;
 }
