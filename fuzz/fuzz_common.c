@@ -323,6 +323,24 @@ static void note_guest_write(struct fz_rings *r, const void *p, size_t len)
     }
 }
 
+/* Another queue's rings overlap this queue's used->idx (the frontend may
+ * place two queues on the same memory): the library's writes for that queue
+ * legitimately change it. */
+static bool used_shared(struct fz_rings *r, unsigned qi)
+{
+    uintptr_t u = (uintptr_t)r->dev->vq[qi].vring.used;
+
+    for (unsigned j = 0; j < r->nq; j++) {
+        const VuVirtq *o = &r->dev->vq[j];
+        uintptr_t s = (uintptr_t)o->vring.used;
+
+        if (j != qi && s && u + 4 > s && u < s + 6 + 8ULL * o->vring.num) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The ring pointers a queue holds must lie wholly in current guest memory. */
 static void check_queue_rings(struct fz_rings *r, unsigned qi)
 {
@@ -357,7 +375,7 @@ static void check_queue_rings(struct fz_rings *r, unsigned qi)
 checked:
     FZ_CHECK(vq->inuse <= num, "queue %u: inuse %u > queue size %u (underflow?)", qi,
              vq->inuse, num);
-    if (!dev->broken && !r->q[qi].used_tainted) {
+    if (!dev->broken && !r->q[qi].used_tainted && !used_shared(r, qi)) {
         FZ_CHECK(vq->used_idx == ld16(&vq->vring.used->idx),
                  "queue %u: shadow used_idx %u != used->idx %u", qi, vq->used_idx,
                  ld16(&vq->vring.used->idx));
