@@ -145,6 +145,14 @@ static VuVirtqElement *pop_avail(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
         !read_head(dev, vq, vq->last_avail_idx, &head, "vu_queue_pop")) {
         return NULL;
     }
+    /* A driver never has more buffers outstanding than the ring holds; a
+     * guest re-posting filled-but-unflushed heads would otherwise grow
+     * inuse without bound. */
+    if (vq->inuse >= vq->vring.num) {
+        vu_fail(dev, "vu_queue_pop: %u elements already in flight on a ring of %u",
+                vq->inuse, vq->vring.num);
+        return NULL;
+    }
     if (vu_popped_test(p, head)) {
         vu_fail(dev, "vu_queue_pop: head %u is already in flight", head);
         return NULL;
