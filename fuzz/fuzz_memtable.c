@@ -54,7 +54,8 @@ static VuDev dev;
 
 struct mreg {
     uint64_t gpa, size, uaddr, off;
-    int k; /* pool index of its fd */
+    int k;         /* pool index of its fd */
+    unsigned refs; /* exact repeats of ADD_MEM_REG not yet removed */
 };
 
 static struct mreg model[MAX_MODEL];
@@ -364,6 +365,7 @@ static void op_set_mem_table(struct tlv *t)
         read_region(t, &nt[i], &sel);
         fds[nfds] = select_fd(sel, &k, &m);
         nt[i].k = k;
+        nt[i].refs = 1;
         if (m >= 0) {
             made[nmade++] = m;
         }
@@ -416,6 +418,31 @@ static void op_add(struct tlv *t)
     read_region(t, &r, &sel);
     fd = select_fd(sel, &k, &m);
     r.k = k;
+    r.refs = 1;
+    /* An exact repeat (same addresses, file and offset) is counted; QEMU's
+     * multiqueue net sends one per queue pair.  Other bytes behind the same
+     * addresses are refused. */
+    int same = -1;
+    for (unsigned i = 0; i < nmodel; i++) {
+        if (model[i].gpa == r.gpa && model[i].size == r.size && model[i].uaddr == r.uaddr) {
+            same = (int)i;
+        }
+    }
+    if (same >= 0) {
+        valid = fd >= 0 && k == model[same].k && r.off == model[same].off &&
+                model[same].refs < 4096;
+        put_region(payload + 8, &r);
+        send_msg(VHOST_USER_ADD_MEM_REG, payload, sizeof(payload), &fd, fd >= 0);
+        acked = dispatch_acked(VHOST_USER_ADD_MEM_REG);
+        if (m >= 0) {
+            close(m);
+        }
+        FZ_CHECK(acked == valid, "repeated ADD_MEM_REG gpa 0x%llx: library %s, model %s",
+                 (unsigned long long)r.gpa, acked ? "accepted" : "refused",
+                 valid ? "accepts" : "refuses");
+        model[same].refs += valid;
+        return;
+    }
     valid = fd >= 0 && model_valid(&r, model, nmodel);
     put_region(payload + 8, &r);
     send_msg(VHOST_USER_ADD_MEM_REG, payload, sizeof(payload), &fd, fd >= 0);
@@ -455,7 +482,7 @@ static void op_rem(struct tlv *t)
     FZ_CHECK(acked == (found >= 0 && nfds <= 1), "REM_MEM_REG gpa 0x%llx (%d fds): library "
              "%s, model %s", (unsigned long long)r.gpa, nfds, acked ? "accepted" : "refused",
              found >= 0 && nfds <= 1 ? "accepts" : "refuses");
-    if (acked) {
+    if (acked && --model[found].refs == 0) {
         model[found] = model[--nmodel];
     }
 }
