@@ -40,7 +40,7 @@ timeout -s INT "$secs" taskset -c "$FE_CPU" dpdk-testpmd --lcores "0@$FE_CPU,1@$
     --vdev "net_virtio_user0,path=$sock,queues=1,queue_size=256" -- \
     --total-num-mbufs=16384 "${fwd[@]}" --port-topology=loop --txpkts="$size" -a \
     --stats-period 1 >"$work/$tag.fe.log" 2>&1
-kill -INT "$bepid" 2>/dev/null
+kill -TERM "$bepid" 2>/dev/null
 for _ in $(seq 100); do kill -0 "$bepid" 2>/dev/null || break; sleep 0.05; done
 kill -KILL "$bepid" 2>/dev/null
 wait "$bepid" 2>/dev/null

@@ -36,7 +36,7 @@ run() { # BACKEND SIZE SECS -> "Ir frames"
         -m 512 --no-pci --file-prefix="vubench-irfe-$$" \
         --vdev "net_virtio_user0,path=$sock,queues=1,queue_size=256" -- --total-num-mbufs=16384 \
         --forward-mode=txonly --port-topology=loop --txpkts="$size" -a --stats-period 1 >"$work/ir.fe.log" 2>&1
-    kill -INT "$pid"
+    kill -TERM "$pid"
     for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
     ir=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$cg")
