@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -352,7 +353,7 @@ static void op_set_mem_table(struct tlv *t)
     uint8_t tweak = tlv_u8(t) % 4;
     unsigned count = nfield > 8 ? 8 : nfield;
     struct mreg nt[8];
-    int fds[9], made[9];
+    int fds[9], fdk[9], made[9];
     int nfds = 0, nmade = 0;
     bool valid = nfield <= 8;
     uint32_t size;
@@ -364,27 +365,20 @@ static void op_set_mem_table(struct tlv *t)
 
         read_region(t, &nt[i], &sel);
         fds[nfds] = select_fd(sel, &k, &m);
-        nt[i].k = k;
         nt[i].refs = 1;
         if (m >= 0) {
             made[nmade++] = m;
         }
         if (fds[nfds] >= 0) {
-            nfds++;
-        } else {
-            valid = false; /* fd count below nregions */
-        }
-        if (!model_valid(&nt[i], nt, i)) {
-            valid = false;
+            fdk[nfds++] = k; /* -1: not a usable file */
         }
         put_region(payload + 8 + 32 * i, &nt[i]);
     }
     if (fdmode == 1 && nfds > 0) {
         nfds--;
-        valid = false;
     } else if (fdmode == 2) {
+        fdk[nfds] = 0;
         fds[nfds++] = pool[0];
-        valid = false;
     }
     size = 8 + 32 * count;
     if (tweak == 1) {
@@ -393,6 +387,21 @@ static void op_set_mem_table(struct tlv *t)
     } else if (tweak == 2 && size + 1 <= sizeof(payload)) {
         size += 1;
         valid = false;
+    }
+    /* The library pairs the i-th fd with the i-th region, whatever the
+     * harness meant: judge the table by what is actually sent. */
+    if (nfds != (int)count) {
+        valid = false;
+    }
+    for (unsigned i = 0; i < count && valid; i++) {
+        nt[i].k = fdk[i];
+        valid = model_valid(&nt[i], nt, i);
+        if (fz_verbose) {
+            fprintf(stderr, "table[%u] gpa 0x%llx size 0x%llx uaddr 0x%llx off 0x%llx k %d%s\n",
+                    i, (unsigned long long)nt[i].gpa, (unsigned long long)nt[i].size,
+                    (unsigned long long)nt[i].uaddr, (unsigned long long)nt[i].off, fdk[i],
+                    valid ? "" : " (model: invalid)");
+        }
     }
     send_msg(VHOST_USER_SET_MEM_TABLE, payload, size, fds, nfds);
     bool acked = dispatch_acked(VHOST_USER_SET_MEM_TABLE);
