@@ -142,17 +142,23 @@ static bool settle_last_batch(VuDev *dev, VuVirtq *vq, VuVirtqInflight *a,
                               uint16_t used)
 {
     uint16_t batch = (uint16_t)(used - load16(&a->used_idx));
+    uint16_t heads[VU_MAX_QUEUE_SIZE];
     unsigned head = load16(&a->last_batch_head);
 
     if (batch > vq->vring.num) {
         return inflight_fail(dev, vq, "used_idx far from the used ring index");
     }
+    /* Walk the whole list into a local copy first: a refusal must leave the
+     * area untouched, and the frontend may rewrite links while we walk. */
     for (unsigned k = 0; k < batch; k++) {
         if (head >= vq->vring.num) {
             return inflight_fail(dev, vq, "last batch list leaves the queue");
         }
-        set_inflight(&a->desc[head], 0);
+        heads[k] = (uint16_t)head;
         head = load16(&a->desc[head].next);
+    }
+    for (unsigned k = 0; k < batch; k++) {
+        set_inflight(&a->desc[heads[k]], 0);
     }
     store16(&a->used_idx, used);
     return true;
