@@ -408,6 +408,29 @@ add(T, 'gen-recorder-fd-kinds',
     msg(GET_FEATURES, fds=[sock(), pipe(), other(), memfd(8192), dup(0), eventfd(), dup(3)]) +
     negotiate() + memtable() + vring(0) + traffic(0) + msg(SET_CONFIG, bytes(200), size=0xffff))
 
+add(T, 'gen-msg-vring-edges',
+    config(0xffffff | FEAT, ALL_PF | bits(PF_INBAND), 2, 0x01) + negotiate(ALL_PF | bits(PF_INBAND)) +
+    memtable() + msg(SET_VRING_ADDR, p_addr(0, *ring_addrs(0)), flags=NR) +     # before NUM
+    vring(0) + traffic(0) +
+    msg(SET_VRING_NUM, p_state(0, 1024), flags=NR) +                           # rings no longer fit
+    msg(SET_VRING_NUM, p_state(0, 16), flags=NR) +
+    msg(SET_VRING_BASE, p_state(0, 0x10000), flags=NR) + msg(SET_VRING_ENABLE, p_state(0, 2), flags=NR) +
+    msg(SET_VRING_BASE, p_state(0, 5), flags=NR) +
+    msg(SET_VRING_ADDR, p_addr(0, *ring_addrs(0)), flags=NR) +                 # in-order resume
+    msg(VRING_KICK, p_state(0, 0), flags=NR) + msg(VRING_KICK, p_state(1, 0), flags=NR) +
+    msg(SET_VRING_KICK, p_u64(1 | NOFD), flags=NR) + msg(VRING_KICK, p_state(1, 0), flags=NR) +
+    msg(GET_VRING_BASE, p_state(0, 0)) + msg(VRING_KICK, p_state(0, 0), flags=NR))
+add(T, 'gen-msg-mem-edges',
+    negotiate() + memtable() + vring(0) +
+    msg(ADD_MEM_REG, p_memreg(region(0x100000, 0x1000, UA + 0x100000)), flags=NR, fds=[memfd(0x1000)]) +
+    msg(ADD_MEM_REG, p_memreg(region(0x100000, 0x1000, UA + 0x100000)), flags=NR, fds=[memfd(0x1000)]) +
+    msg(ADD_MEM_REG, p_memreg(region(0x100000, 0x1000, UA + 0x100000)), flags=NR, fds=[dup(3)]) +
+    msg(REM_MEM_REG, p_memreg(region(0x100000, 0x1000, UA + 0x100000)), flags=NR) +
+    msg(REM_MEM_REG, p_memreg(region(0x100000, 0x1000, UA + 0x100000)), flags=NR, fds=[memfd(0x1000)]) +
+    msg(REM_MEM_REG, p_memreg(region(0, MEM, UA)), flags=NR) + ops(o_kick(0)) +
+    msg(ADD_MEM_REG, p_memreg(region(0, MEM, UA)), flags=NR, fds=[memfd(MEM)]) + traffic(0) +
+    msg(SET_MEM_TABLE, p_memtable([]), flags=NR) + ops(o_kick(0)) + msg(GET_MAX_MEM_SLOTS))
+
 # ---- threats.md, rings table, through the whole stack ----
 R = ready()
 
