@@ -41,13 +41,20 @@ static int open_userfaultfd(void)
 
 bool vu_postcopy_supported(void)
 {
-    int fd = open_userfaultfd();
+    /* Probed once per process: 0 unknown, 1 yes, 2 no.  Racing probes agree. */
+    static int cached;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
 
-    if (fd < 0) {
-        return false;
+    if (v == 0) {
+        int fd = open_userfaultfd();
+
+        v = fd >= 0 ? 1 : 2;
+        if (fd >= 0) {
+            close(fd);
+        }
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
     }
-    close(fd);
-    return true;
+    return v == 1;
 }
 
 bool vu_h_postcopy_advise(VuDev *dev, struct vu_msg_ctx *ctx)

@@ -26,14 +26,20 @@ void vu_msg_close_fds(VhostUserMsg *vmsg)
     vmsg->fd_num = 0;
 }
 
-/* Wait until fd is ready for events (used when the socket is non-blocking). */
-static bool wait_ready(int fd, short events)
+/* How long a frontend may pause in the middle of a message on a
+ * non-blocking socket before we give up on it (one stalled peer must not
+ * freeze a process serving several). */
+#define VU_MIDMESSAGE_TIMEOUT_MS 5000
+
+/* Wait until fd is ready for events (used when the socket is non-blocking);
+ * timeout_ms < 0 waits as long as it takes. */
+static bool wait_ready(int fd, short events, int timeout_ms)
 {
     struct pollfd p = {.fd = fd, .events = events};
     int rc;
 
     do {
-        rc = poll(&p, 1, -1);
+        rc = poll(&p, 1, timeout_ms);
     } while (rc < 0 && errno == EINTR);
     return rc > 0;
 }
@@ -71,10 +77,12 @@ static void bag_take_cmsgs(struct fd_bag *bag, struct msghdr *mh)
     }
 }
 
-enum read_result { READ_OK, READ_EOF, READ_ERROR };
+enum read_result { READ_OK, READ_EOF, READ_ERROR, READ_STALLED };
 
-/* Read exactly len bytes, collecting any fds that come with them. */
-static enum read_result read_full(int sock, void *buf, size_t len, struct fd_bag *bag)
+/* Read exactly len bytes, collecting any fds that come with them.  started:
+ * earlier bytes of this message were already read. */
+static enum read_result read_full(int sock, void *buf, size_t len, struct fd_bag *bag,
+                                  bool started)
 {
     /* Room for one more fd than we accept, so an excess shows up as overflow
      * rather than being silently cut by the kernel. */
@@ -96,8 +104,12 @@ static enum read_result read_full(int sock, void *buf, size_t len, struct fd_bag
             if (errno == EINTR) {
                 continue;
             }
-            if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_ready(sock, POLLIN)) {
-                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (wait_ready(sock, POLLIN,
+                               started || done ? VU_MIDMESSAGE_TIMEOUT_MS : -1)) {
+                    continue;
+                }
+                return READ_STALLED;
             }
             return READ_ERROR;
         }
@@ -124,7 +136,7 @@ bool vu_message_read_default(VuDev *dev, int sock, VhostUserMsg *vmsg)
     enum read_result r;
 
     memset(vmsg, 0, sizeof(*vmsg));
-    r = read_full(sock, vmsg, VHOST_USER_HDR_SIZE, &bag);
+    r = read_full(sock, vmsg, VHOST_USER_HDR_SIZE, &bag, false);
     if (r == READ_OK && vmsg->size > sizeof(vmsg->payload)) {
         /* The stream cannot be resynchronised without trusting size. */
         bag_close(&bag);
@@ -134,13 +146,16 @@ bool vu_message_read_default(VuDev *dev, int sock, VhostUserMsg *vmsg)
         return false;
     }
     if (r == READ_OK && vmsg->size) {
-        r = read_full(sock, &vmsg->payload, vmsg->size, &bag);
+        r = read_full(sock, &vmsg->payload, vmsg->size, &bag, true);
     }
     if (r != READ_OK) {
         bool started = r == READ_EOF && (vmsg->request || vmsg->flags || vmsg->size);
 
         bag_close(&bag);
-        if (r == READ_ERROR) {
+        if (r == READ_STALLED) {
+            vu_fail(dev, "the frontend stopped in the middle of a message for %d ms",
+                    VU_MIDMESSAGE_TIMEOUT_MS);
+        } else if (r == READ_ERROR) {
             vu_fail(dev, "socket read failed: %s", strerror(errno));
         } else if (started) {
             vu_fail(dev, "connection closed in the middle of a message");
@@ -202,7 +217,8 @@ bool vu_message_write(int sock, const VhostUserMsg *vmsg)
             if (errno == EINTR) {
                 continue;
             }
-            if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_ready(sock, POLLOUT)) {
+            if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
+                wait_ready(sock, POLLOUT, VU_MIDMESSAGE_TIMEOUT_MS)) {
                 continue;
             }
             return false;
