@@ -150,6 +150,34 @@ static void test_batch_fill_flush(void)
     fg_destroy(&e.g);
 }
 
+/* Flush clears inflight marks from what fill recorded, never from the used
+ * ring, which the guest can rewrite: a guest that puts a held head's id into
+ * the slot being flushed cannot make us forget that head is in flight. */
+static void test_flush_ignores_guest_rewritten_used_ring(void)
+{
+    struct env e;
+    VuVirtqElement *x, *y;
+
+    env_init(&e, NUM);
+    EXPECT_TRUE(vu_inflight_check(&e.g.dev, vq0(&e)));
+    fg_post_chain(&e.g, 0, 2, 1, 0, 8);
+    fg_post_chain(&e.g, 0, 5, 1, 0, 8);
+    x = pop(&e);
+    y = pop(&e);
+    vu_queue_fill(&e.g.dev, vq0(&e), x, 0, 0);
+    /* the guest overwrites the filled entry with the other held head */
+    vq0(&e)->vring.used->ring[0].id = htole32(5);
+    vu_queue_flush(&e.g.dev, vq0(&e), 1);
+    EXPECT_EQ(e.a->desc[2].inflight, 0);
+    EXPECT_EQ(e.a->desc[5].inflight, 1);
+    /* a flush with no fill behind it clears nothing */
+    vu_queue_flush(&e.g.dev, vq0(&e), 1);
+    EXPECT_EQ(e.a->desc[5].inflight, 1);
+    free(x);
+    free(y);
+    fg_destroy(&e.g);
+}
+
 /* Heads fetched 1, 0, 2; head 0 completed; then the backend restarts:
  * 1 and 2 come back first, in fetch order, before new avail entries. */
 static void test_resubmit_in_fetch_order(void)
@@ -400,6 +428,7 @@ int main(void)
     RUN_TEST(test_fresh_area_is_initialised);
     RUN_TEST(test_pop_push_unpop_track_state);
     RUN_TEST(test_batch_fill_flush);
+    RUN_TEST(test_flush_ignores_guest_rewritten_used_ring);
     RUN_TEST(test_resubmit_in_fetch_order);
     RUN_TEST(test_crash_inside_push);
     RUN_TEST(test_hostile_version_and_desc_num);

@@ -77,13 +77,14 @@ void vu_inflight_unpop(VuDev *dev, VuVirtq *vq, unsigned head)
     }
 }
 
-void vu_inflight_fill(VuDev *dev, VuVirtq *vq, unsigned head)
+void vu_inflight_fill(VuDev *dev, VuVirtq *vq, unsigned head, unsigned slot)
 {
     VuVirtqInflight *a = tracked_area(dev, vq, head);
 
     if (!a) {
         return;
     }
+    vu_impl(dev)->vqp[vu_queue_index(dev, vq)].filled_head[slot] = (uint16_t)(head + 1);
     /* Link head into the list of the batch about to be published. */
     store16(&a->desc[head].next, load16(&a->last_batch_head));
     area_barrier();
@@ -98,15 +99,18 @@ void vu_inflight_flush(VuDev *dev, VuVirtq *vq, uint16_t old_used,
     if (!a) {
         return;
     }
+    struct vu_vq_priv *p = &vu_impl(dev)->vqp[vu_queue_index(dev, vq)];
+
     area_barrier();
-    /* The batch is what fill wrote into the used ring we just published. */
+    /* The batch is what fill wrote into the slots just published, as we
+     * recorded it: the used ring itself is guest-writable. */
     for (unsigned k = 0; k < count; k++) {
         unsigned slot = (uint16_t)(old_used + k) % vq->vring.num;
-        uint32_t head = le32toh(
-            __atomic_load_n(&vq->vring.used->ring[slot].id, __ATOMIC_RELAXED));
+        unsigned head = p->filled_head[slot];
 
-        if (head < vq->vring.num) {
-            set_inflight(&a->desc[head], 0);
+        p->filled_head[slot] = 0;
+        if (head != 0 && head - 1 < vq->vring.num) {
+            set_inflight(&a->desc[head - 1], 0);
         }
     }
     area_barrier();

@@ -309,7 +309,7 @@ VU_EXPORT void vu_queue_fill(VuDev *dev, VuVirtq *vq,
     slot = (uint16_t)(vq->used_idx + idx) % vq->vring.num;
     write_used_elem(dev, vq, slot, elem->index, len);
     vu_popped_clear(p, elem->index);
-    vu_inflight_fill(dev, vq, elem->index);
+    vu_inflight_fill(dev, vq, elem->index, slot);
 }
 
 VU_EXPORT void vu_queue_flush(VuDev *dev, VuVirtq *vq, unsigned int num)

@@ -92,6 +92,7 @@ void vu_vring_reset(VuDev *dev, VuVirtq *vq)
     p->addr_set = false;
     p->inflight_checked = false;
     memset(p->popped, 0, sizeof(p->popped));
+    memset(p->filled_head, 0, sizeof(p->filled_head));
     vq->started = false;
     vq->last_avail_idx = 0;
     vq->shadow_avail_idx = 0;
