@@ -76,7 +76,7 @@ for r in $(seq "$rounds"); do
     start qsdnz "$work/qsdnz.sock" qemu-storage-daemon $(QSD_ARGS "$work/qsdnz.sock" off) || exit 1
     for c in "${CASES[@]}"; do
         IFS='|' read -r name args peer <<<"$c"
-        busy=$(wait_quiet 15 "${QUIET_TIMEOUT:-60}")
+        busy=$(wait_quiet 15 "${QUIET_TIMEOUT:-10}")
         eval "ppid=\$pid_$peer"
         # shellcheck disable=SC2086
         line=$(taskset -c "$FE_CPU" "$B/bench/vu-blkbench" --socket "$work/ours.sock" \

@@ -24,7 +24,7 @@ CASES=("txonly 64" "txonly 1518" "io 64" "io 1518")
 
 one() { # BACKEND MODE SIZE -> mpps
     local line busy
-    busy=$(wait_quiet 15 "${QUIET_TIMEOUT:-60}")
+    busy=$(wait_quiet 15 "${QUIET_TIMEOUT:-10}")
     line=$("$here/net-case.sh" "$1" "$2" "$3" "$secs" "$work") || true
     echo "round=$r $1 $2 $3 busy_before=$busy% $line" >>"$work/raw.log"
     sed -n 's/^mpps=\([0-9.]*\) .*/\1/p' <<<"$line"
