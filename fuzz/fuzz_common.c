@@ -274,6 +274,7 @@ void fz_rings_init(struct fz_rings *r, VuDev *dev)
             r->q[i].n = 0;
             r->q[i].used_tainted = false;
             r->q[i].ok_num = 0;
+            r->q[i].filled = 0;
         }
     } else {
         r->q = calloc(r->nq, sizeof(*r->q));
@@ -538,6 +539,10 @@ static void do_push(struct fz_rings *r, unsigned qi, unsigned which, uint32_t le
     b = snap_used(r, vq);
     vu_queue_push(dev, vq, e, len);
     moved = check_used_moved(r, qi, &b, 1, "push");
+    if (q->filled < 1) {
+        q->filled = 1;
+    }
+    q->filled -= moved;
     if (b.mapped && !b.broken && !dev->broken && vq->vring.used == b.used) {
         FZ_CHECK(moved == 1, "queue %u: push of popped head %u did not complete it", qi,
                  e->index);
@@ -571,6 +576,9 @@ static void do_fill(struct fz_rings *r, unsigned qi, unsigned which, uint32_t le
     e = take_out(q, which % q->n);
     b = snap_used(r, vq);
     vu_queue_fill(dev, vq, e, len, idx);
+    if (!dev->broken && idx + 1 > q->filled) {
+        q->filled = idx + 1;
+    }
     FZ_CHECK(vq->used_idx == b.idx, "queue %u: fill moved used_idx", qi);
     FZ_CHECK(vq->inuse == b.inuse, "queue %u: fill changed inuse", qi);
     free(e);
@@ -777,8 +785,15 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
         case FZ_OP_FLUSH: {
             unsigned num = tlv_u8(t);
             struct used_snap b = snap_used(r, vq);
+            unsigned moved;
             vu_queue_flush(dev, vq, num);
-            (void)check_used_moved(r, qi, &b, num, "flush");
+            moved = check_used_moved(r, qi, &b, num, "flush");
+            /* Only filled slots may be published: anything more hands the
+             * guest stale used entries (heads the device may still hold). */
+            FZ_CHECK(moved <= r->q[qi].filled, "queue %u: flush of %u published %u used "
+                     "entries but only %u were filled since the last flush", qi, num, moved,
+                     r->q[qi].filled);
+            r->q[qi].filled -= moved;
             break;
         }
         case FZ_OP_REWIND:

@@ -66,6 +66,7 @@ struct fz_queue {
     VuVirtqElement *out[FZ_MAX_OUT]; /* popped, not yet returned, pop order */
     unsigned n;
     bool used_tainted; /* the guest (we) wrote over used->idx */
+    unsigned filled;   /* used slots filled (accepted) and not yet flushed */
     /* Ring pointers last found inside guest memory, and when. */
     const void *ok_desc, *ok_avail, *ok_used;
     unsigned ok_num, ok_epoch;

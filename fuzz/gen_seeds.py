@@ -660,6 +660,12 @@ regress = {
     ('fuzz_virtq', 'regress-inuse-exceeds-queue-size'):
         u8(0) + u8(0) + u16(0) + o_chain(0, 0, 1, 0, 16, 0x1000) + o_pop(0) + o_fill(0, 0, 0, 0) +
         o_avail_put(0, 0) + o_pop(0),
+    # vu_queue_flush(n) with fewer than n slots filled since the last flush
+    # publishes stale used entries (here the zeroed slot 0: head 0, which the
+    # device still holds) and, with inflight tracking, clears their in-flight
+    # marks.  Found by fuzz_inflight.
+    ('fuzz_virtq', 'regress-flush-without-fill'):
+        u8(0) + u8(3) + u16(0) + o_chain(0, 0, 1, 0, 16, 0x1000) + o_pop(0) + o_flush(0, 1),
     # SET_VRING_KICK refused for an inconsistent inflight area has already
     # cleared inflight flags of the area (settle_last_batch writes while it
     # walks a list it then finds broken): a refused request changed state.
