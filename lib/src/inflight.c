@@ -77,14 +77,13 @@ void vu_inflight_unpop(VuDev *dev, VuVirtq *vq, unsigned head)
     }
 }
 
-void vu_inflight_fill(VuDev *dev, VuVirtq *vq, unsigned head, unsigned slot)
+void vu_inflight_fill(VuDev *dev, VuVirtq *vq, unsigned head)
 {
     VuVirtqInflight *a = tracked_area(dev, vq, head);
 
     if (!a) {
         return;
     }
-    vu_impl(dev)->vqp[vu_queue_index(dev, vq)].filled_head[slot] = (uint16_t)(head + 1);
     /* Link head into the list of the batch about to be published. */
     store16(&a->desc[head].next, load16(&a->last_batch_head));
     area_barrier();
@@ -108,7 +107,6 @@ void vu_inflight_flush(VuDev *dev, VuVirtq *vq, uint16_t old_used,
         unsigned slot = (uint16_t)(old_used + k) % vq->vring.num;
         unsigned head = p->filled_head[slot];
 
-        p->filled_head[slot] = 0;
         if (head != 0 && head - 1 < vq->vring.num) {
             set_inflight(&a->desc[head - 1], 0);
         }

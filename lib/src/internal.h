@@ -48,9 +48,9 @@ struct vu_vq_priv {
      * SET_INFLIGHT_FD from the validated queue_size; the desc_num field in the
      * shared area itself is frontend-writable and never trusted). */
     uint16_t inflight_desc_cap;
-    /* With inflight tracking: 1 + the head fill wrote into each used slot
-     * since that slot was last flushed, 0 for none.  Flush clears inflight
-     * marks from this record, never from the guest-writable used ring. */
+    /* 1 + the head fill wrote into each used slot since that slot was last
+     * flushed, 0 for none.  Flush publishes only filled slots and clears
+     * inflight marks from this record, never from the guest-writable ring. */
     uint16_t filled_head[VU_MAX_QUEUE_SIZE];
 };
 
@@ -216,8 +216,7 @@ void vu_inflight_unmap(VuDev *dev);
  * unless INFLIGHT_SHMFD is negotiated and vq has a usable inflight area. */
 void vu_inflight_pop(VuDev *dev, VuVirtq *vq, unsigned head);   /* fetched */
 void vu_inflight_unpop(VuDev *dev, VuVirtq *vq, unsigned head); /* given back */
-void vu_inflight_fill(VuDev *dev, VuVirtq *vq, unsigned head,
-                      unsigned slot);                               /* batched */
+void vu_inflight_fill(VuDev *dev, VuVirtq *vq, unsigned head);  /* batched */
 /* used->idx went from old_used by count: the batch is no longer in flight. */
 void vu_inflight_flush(VuDev *dev, VuVirtq *vq, uint16_t old_used,
                        unsigned count);

@@ -309,19 +309,49 @@ VU_EXPORT void vu_queue_fill(VuDev *dev, VuVirtq *vq,
     slot = (uint16_t)(vq->used_idx + idx) % vq->vring.num;
     write_used_elem(dev, vq, slot, elem->index, len);
     vu_popped_clear(p, elem->index);
-    vu_inflight_fill(dev, vq, elem->index, slot);
+    p->filled_head[slot] = (uint16_t)(elem->index + 1);
+    vu_inflight_fill(dev, vq, elem->index);
+}
+
+/* Every slot a flush publishes must have been filled since its last flush:
+ * otherwise the guest would see a stale (already completed) entry again. */
+static bool slots_filled(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
+                         unsigned num)
+{
+    for (unsigned k = 0; k < num; k++) {
+        unsigned slot = (uint16_t)(vq->used_idx + k) % vq->vring.num;
+
+        if (!p->filled_head[slot]) {
+            vu_fail(dev, "vu_queue_flush: %u completions but used slot %u was not "
+                    "filled", num, slot);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void clear_filled(VuVirtq *vq, struct vu_vq_priv *p, uint16_t old,
+                         unsigned num)
+{
+    for (unsigned k = 0; k < num; k++) {
+        p->filled_head[(uint16_t)(old + k) % vq->vring.num] = 0;
+    }
 }
 
 VU_EXPORT void vu_queue_flush(VuDev *dev, VuVirtq *vq, unsigned int num)
 {
+    struct vu_vq_priv *p = queue_priv(dev, vq);
     uint16_t old, new_idx;
 
-    if (vu_queue_index(dev, vq) < 0 || dev->broken || !vq->vring.used) {
+    if (!p || dev->broken || !vq->vring.used) {
         return;
     }
     if (num > vq->inuse) {
         vu_fail(dev, "vu_queue_flush: %u completions but %u in use", num,
                 vq->inuse);
+        return;
+    }
+    if (!slots_filled(dev, vq, p, num)) {
         return;
     }
     old = vq->used_idx;
@@ -340,6 +370,7 @@ VU_EXPORT void vu_queue_flush(VuDev *dev, VuVirtq *vq, unsigned int num)
         vq->signalled_used_valid = false;
     }
     vu_inflight_flush(dev, vq, old, num);
+    clear_filled(vq, p, old, num);
     vu_log_kick(dev);
 }
 
