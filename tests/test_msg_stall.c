@@ -22,15 +22,19 @@ static void stall_after(size_t bytes_sent, const char *what)
 {
     struct vu_frontend fe;
     struct test_device t;
-    uint8_t msg[12 + 8] = {VHOST_USER_SET_FEATURES, 0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0};
+    uint8_t msg[12 + 8] = {
+        VHOST_USER_SET_FEATURES, 0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0
+    };
     double t0;
 
     fe_init_pair(&fe);
-    EXPECT_SUCCESS(fcntl(fe.dev_sock, F_SETFL, fcntl(fe.dev_sock, F_GETFL) | O_NONBLOCK));
+    EXPECT_SUCCESS(
+        fcntl(fe.dev_sock, F_SETFL, fcntl(fe.dev_sock, F_GETFL) | O_NONBLOCK));
     tdev_init(&t, 1, fe.dev_sock);
     EXPECT_TRUE(fe_send_raw(&fe, msg, bytes_sent, NULL, 0));
     t0 = now_s();
-    EXPECT_FALSE(vu_dispatch(&t.dev)); /* gives up: the connection is to close */
+    EXPECT_FALSE(
+        vu_dispatch(&t.dev)); /* gives up: the connection is to close */
     EXPECT_TRUE(now_s() - t0 < 30.0);
     EXPECT_TRUE(t.dev.broken);
     EXPECT_CONTAINS(t.panic_msg, what);

@@ -220,23 +220,23 @@ typedef bool (*vu_read_msg_cb)(VuDev *dev, int sock, VhostUserMsg *vmsg);
 typedef void (*vu_queue_set_started_cb)(VuDev *dev, int qidx, bool started);
 typedef bool (*vu_queue_is_processed_in_order_cb)(VuDev *dev, int qidx);
 typedef int (*vu_get_config_cb)(VuDev *dev, uint8_t *config, uint32_t len);
-typedef int (*vu_set_config_cb)(VuDev *dev, const uint8_t *data, uint32_t offset,
-                                uint32_t size, uint32_t flags);
+typedef int (*vu_set_config_cb)(VuDev *dev, const uint8_t *data,
+                                uint32_t offset, uint32_t size, uint32_t flags);
 typedef int (*vu_get_shared_object_cb)(VuDev *dev, const unsigned char *uuid);
 
 typedef struct VuDevIface {
-    vu_get_features_cb get_features;            /* GET_FEATURES */
-    vu_set_features_cb set_features;            /* SET_FEATURES */
-    vu_get_features_cb get_protocol_features;   /* GET_PROTOCOL_FEATURES */
-    vu_set_features_cb set_protocol_features;   /* SET_PROTOCOL_FEATURES */
-    vu_process_msg_cb process_msg;              /* sees every message first */
-    vu_queue_set_started_cb queue_set_started;  /* queue starts or stops */
+    vu_get_features_cb get_features;           /* GET_FEATURES */
+    vu_set_features_cb set_features;           /* SET_FEATURES */
+    vu_get_features_cb get_protocol_features;  /* GET_PROTOCOL_FEATURES */
+    vu_set_features_cb set_protocol_features;  /* SET_PROTOCOL_FEATURES */
+    vu_process_msg_cb process_msg;             /* sees every message first */
+    vu_queue_set_started_cb queue_set_started; /* queue starts or stops */
     /* true when the device completes requests in order, so that a restarted
      * backend may resume from used->idx */
     vu_queue_is_processed_in_order_cb queue_is_processed_in_order;
-    vu_get_config_cb get_config;                /* GET_CONFIG */
-    vu_set_config_cb set_config;                /* SET_CONFIG */
-    vu_get_shared_object_cb get_shared_object;  /* GET_SHARED_OBJECT */
+    vu_get_config_cb get_config;               /* GET_CONFIG */
+    vu_set_config_cb set_config;               /* SET_CONFIG */
+    vu_get_shared_object_cb get_shared_object; /* GET_SHARED_OBJECT */
 } VuDevIface;
 
 typedef void (*vu_queue_handler_cb)(VuDev *dev, int qidx);
@@ -252,10 +252,10 @@ typedef struct VuRing {
 
 /* Per-descriptor record of the shared inflight region (split rings). */
 typedef struct VuDescStateSplit {
-    uint8_t inflight;    /* head is in flight (head descriptors only) */
+    uint8_t inflight; /* head is in flight (head descriptors only) */
     uint8_t padding[5];
-    uint16_t next;       /* link in the list of the last used batch */
-    uint64_t counter;    /* fetch order of this head */
+    uint16_t next;    /* link in the list of the last used batch */
+    uint64_t counter; /* fetch order of this head */
 } VuDescStateSplit;
 
 /* Per-queue header of the shared inflight region. */
@@ -282,9 +282,9 @@ typedef struct VuVirtq {
     uint16_t last_avail_idx;   /* next avail slot to pop */
     uint16_t shadow_avail_idx; /* avail->idx as last read */
     uint16_t used_idx;
-    uint16_t signalled_used;   /* used index at the last call */
+    uint16_t signalled_used; /* used index at the last call */
     bool signalled_used_valid;
-    bool notification;         /* guest kicks wanted */
+    bool notification; /* guest kicks wanted */
     unsigned int inuse;
     vu_queue_handler_cb handler;
     int call_fd;
@@ -305,8 +305,8 @@ enum VuWatchCondtion {
 
 typedef void (*vu_panic_cb)(VuDev *dev, const char *err);
 typedef void (*vu_watch_cb)(VuDev *dev, int condition, void *data);
-typedef void (*vu_set_watch_cb)(VuDev *dev, int fd, int condition, vu_watch_cb cb,
-                                void *data);
+typedef void (*vu_set_watch_cb)(VuDev *dev, int fd, int condition,
+                                vu_watch_cb cb, void *data);
 typedef void (*vu_remove_watch_cb)(VuDev *dev, int fd);
 
 typedef struct VuDevInflightInfo {

@@ -27,7 +27,8 @@ static bool read_ack(VuDev *dev, uint32_t request, uint64_t *value)
 
 /* Caller holds backend_mutex. */
 static bool request_locked(VuDev *dev, uint32_t request, const void *payload,
-                           uint32_t size, int fd, bool need_reply, uint64_t *reply_u64)
+                           uint32_t size, int fd, bool need_reply,
+                           uint64_t *reply_u64)
 {
     VhostUserMsg m;
     uint64_t value = 0;
@@ -58,8 +59,9 @@ static bool request_locked(VuDev *dev, uint32_t request, const void *payload,
     return true;
 }
 
-bool vu_backend_request(VuDev *dev, uint32_t request, const void *payload, uint32_t size,
-                        int fd, bool need_reply, uint64_t *reply_u64)
+bool vu_backend_request(VuDev *dev, uint32_t request, const void *payload,
+                        uint32_t size, int fd, bool need_reply,
+                        uint64_t *reply_u64)
 {
     bool ok;
 
@@ -67,22 +69,24 @@ bool vu_backend_request(VuDev *dev, uint32_t request, const void *payload, uint3
     ok = request_locked(dev, request, payload, size, fd, need_reply, reply_u64);
     pthread_mutex_unlock(&dev->backend_mutex);
     if (!ok) {
-        vu_fail(dev, "backend channel: request %u failed (no channel, I/O error or bad "
-                     "reply)",
-                request);
+        vu_fail(
+            dev,
+            "backend channel: request %u failed (no channel, I/O error or bad "
+            "reply)",
+            request);
     }
     return ok;
 }
 
-VU_EXPORT bool vu_set_queue_host_notifier(VuDev *dev, VuVirtq *vq, int fd, int size,
-                                          int offset)
+VU_EXPORT bool vu_set_queue_host_notifier(VuDev *dev, VuVirtq *vq, int fd,
+                                          int size, int offset)
 {
     VhostUserVringArea area;
     uint64_t result = 1;
     int qidx;
 
-    if (!dev || !vq || vq < dev->vq || vq >= dev->vq + dev->max_queues || size < 0 ||
-        offset < 0 ||
+    if (!dev || !vq || vq < dev->vq || vq >= dev->vq + dev->max_queues ||
+        size < 0 || offset < 0 ||
         !vu_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD) ||
         !vu_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_HOST_NOTIFIER)) {
         return false;
@@ -94,8 +98,8 @@ VU_EXPORT bool vu_set_queue_host_notifier(VuDev *dev, VuVirtq *vq, int fd, int s
     }
     area.size = (uint64_t)size;
     area.offset = (uint64_t)offset;
-    if (!vu_backend_request(dev, VHOST_USER_BACKEND_VRING_HOST_NOTIFIER_MSG, &area,
-                            sizeof(area), fd, true, &result)) {
+    if (!vu_backend_request(dev, VHOST_USER_BACKEND_VRING_HOST_NOTIFIER_MSG,
+                            &area, sizeof(area), fd, true, &result)) {
         return false;
     }
     return result == 0;
@@ -103,42 +107,46 @@ VU_EXPORT bool vu_set_queue_host_notifier(VuDev *dev, VuVirtq *vq, int fd, int s
 
 VU_EXPORT void vu_config_change_msg(VuDev *dev)
 {
-    if (!dev || !vu_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_BACKEND_REQ)) {
+    if (!dev ||
+        !vu_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_BACKEND_REQ)) {
         return;
     }
-    (void)vu_backend_request(dev, VHOST_USER_BACKEND_CONFIG_CHANGE_MSG, NULL, 0, -1,
-                             vu_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_REPLY_ACK),
-                             NULL);
+    (void)vu_backend_request(
+        dev, VHOST_USER_BACKEND_CONFIG_CHANGE_MSG, NULL, 0, -1,
+        vu_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_REPLY_ACK), NULL);
 }
 
 static bool shared_object_request(VuDev *dev, uint32_t request,
-                                  const unsigned char uuid[UUID_LEN], bool need_reply,
-                                  uint64_t *result)
+                                  const unsigned char uuid[UUID_LEN],
+                                  bool need_reply, uint64_t *result)
 {
     VhostUserShared obj;
 
-    if (!dev || !uuid || !vu_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_SHARED_OBJECT)) {
+    if (!dev || !uuid ||
+        !vu_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_SHARED_OBJECT)) {
         return false;
     }
     memcpy(obj.uuid, uuid, UUID_LEN);
-    return vu_backend_request(dev, request, &obj, sizeof(obj), -1, need_reply, result);
+    return vu_backend_request(dev, request, &obj, sizeof(obj), -1, need_reply,
+                              result);
 }
 
 VU_EXPORT bool vu_add_shared_object(VuDev *dev, unsigned char uuid[UUID_LEN])
 {
-    return shared_object_request(dev, VHOST_USER_BACKEND_SHARED_OBJECT_ADD, uuid, false,
-                                 NULL);
+    return shared_object_request(dev, VHOST_USER_BACKEND_SHARED_OBJECT_ADD,
+                                 uuid, false, NULL);
 }
 
 VU_EXPORT bool vu_rm_shared_object(VuDev *dev, unsigned char uuid[UUID_LEN])
 {
-    return shared_object_request(dev, VHOST_USER_BACKEND_SHARED_OBJECT_REMOVE, uuid, false,
-                                 NULL);
+    return shared_object_request(dev, VHOST_USER_BACKEND_SHARED_OBJECT_REMOVE,
+                                 uuid, false, NULL);
 }
 
 /* LOOKUP's answer carries the object's fd beside the u64, so it has its own
  * reply reader. */
-static bool lookup_locked(VuDev *dev, const unsigned char uuid[UUID_LEN], int *dmabuf_fd)
+static bool lookup_locked(VuDev *dev, const unsigned char uuid[UUID_LEN],
+                          int *dmabuf_fd)
 {
     VhostUserMsg m, r;
 

@@ -35,8 +35,8 @@ void vu_fail(VuDev *dev, const char *fmt, ...)
 void vu_note_error(VuDev *dev, const char *reason)
 {
     if (dev->regions) {
-        (void)snprintf(vu_impl(dev)->last_error, sizeof(vu_impl(dev)->last_error), "%s",
-                       reason);
+        (void)snprintf(vu_impl(dev)->last_error,
+                       sizeof(vu_impl(dev)->last_error), "%s", reason);
     }
 }
 
@@ -63,8 +63,9 @@ static void vq_init_one(VuVirtq *vq)
     vq->notification = true;
 }
 
-VU_EXPORT bool vu_init(VuDev *dev, uint16_t max_queues, int socket, vu_panic_cb panic,
-                       vu_read_msg_cb read_msg, vu_set_watch_cb set_watch,
+VU_EXPORT bool vu_init(VuDev *dev, uint16_t max_queues, int socket,
+                       vu_panic_cb panic, vu_read_msg_cb read_msg,
+                       vu_set_watch_cb set_watch,
                        vu_remove_watch_cb remove_watch, const VuDevIface *iface)
 {
     struct vu_impl *impl;
@@ -74,8 +75,8 @@ VU_EXPORT bool vu_init(VuDev *dev, uint16_t max_queues, int socket, vu_panic_cb 
     }
     memset(dev, 0, sizeof(*dev));
     /* The original asserts on these; a library must refuse instead. */
-    if (max_queues == 0 || socket < 0 || !panic || !set_watch || !remove_watch ||
-        !iface) {
+    if (max_queues == 0 || socket < 0 || !panic || !set_watch ||
+        !remove_watch || !iface) {
         return false;
     }
     impl = calloc(1, sizeof(*impl));

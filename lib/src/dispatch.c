@@ -44,7 +44,8 @@ struct request_rule {
 #define MEM_MAX sizeof(VhostUserMemory)
 #define PF(x) VHOST_USER_PROTOCOL_F_##x
 
-#define ROW(req, lo, hi, f, r, g, h) [VHOST_USER_##req] = {#req, lo, hi, f, r, g, h}
+#define ROW(req, lo, hi, f, r, g, h)                                           \
+    [VHOST_USER_##req] = { #req, lo, hi, f, r, g, h }
 
 /* Requests 34, 39 and 40 are not in the API's enum; they are named here so
  * logs stay readable, and refused because their features are never offered. */
@@ -57,14 +58,16 @@ struct request_rule {
 static const struct request_rule rules[] = {
     ROW(NONE, 0, 0, FDS_NONE, REPLY_ON_REQUEST, NO_GATE, NULL),
     ROW(GET_FEATURES, 0, 0, FDS_NONE, REPLY_ALWAYS, NO_GATE, vu_h_get_features),
-    ROW(SET_FEATURES, U64, U64, FDS_NONE, REPLY_ON_REQUEST, NO_GATE, vu_h_set_features),
+    ROW(SET_FEATURES, U64, U64, FDS_NONE, REPLY_ON_REQUEST, NO_GATE,
+        vu_h_set_features),
     ROW(SET_OWNER, 0, 0, FDS_NONE, REPLY_ON_REQUEST, NO_GATE, vu_h_set_owner),
     ROW(RESET_OWNER, 0, 0, FDS_NONE, REPLY_ON_REQUEST, NO_GATE, vu_h_reset),
-    ROW(SET_MEM_TABLE, MEM_MIN, MEM_MAX, FDS_MEMTABLE, REPLY_ON_REQUEST, NO_GATE,
-        vu_h_set_mem_table),
-    ROW(SET_LOG_BASE, sizeof(VhostUserLog), sizeof(VhostUserLog), FDS_ONE, REPLY_ALWAYS,
-        PF(LOG_SHMFD), vu_h_set_log_base),
-    ROW(SET_LOG_FD, 0, U64, FDS_ONE, REPLY_ON_REQUEST, PF(LOG_SHMFD), vu_h_set_log_fd),
+    ROW(SET_MEM_TABLE, MEM_MIN, MEM_MAX, FDS_MEMTABLE, REPLY_ON_REQUEST,
+        NO_GATE, vu_h_set_mem_table),
+    ROW(SET_LOG_BASE, sizeof(VhostUserLog), sizeof(VhostUserLog), FDS_ONE,
+        REPLY_ALWAYS, PF(LOG_SHMFD), vu_h_set_log_base),
+    ROW(SET_LOG_FD, 0, U64, FDS_ONE, REPLY_ON_REQUEST, PF(LOG_SHMFD),
+        vu_h_set_log_fd),
     ROW(SET_VRING_NUM, STATE, STATE, FDS_NONE, REPLY_ON_REQUEST, NO_GATE,
         vu_h_set_vring_num),
     ROW(SET_VRING_ADDR, ADDR, ADDR, FDS_NONE, REPLY_ON_REQUEST, NO_GATE,
@@ -83,7 +86,8 @@ static const struct request_rule rules[] = {
         vu_h_get_protocol_features),
     ROW(SET_PROTOCOL_FEATURES, U64, U64, FDS_NONE, REPLY_ON_REQUEST, NO_GATE,
         vu_h_set_protocol_features),
-    ROW(GET_QUEUE_NUM, 0, 0, FDS_NONE, REPLY_ALWAYS, NO_GATE, vu_h_get_queue_num),
+    ROW(GET_QUEUE_NUM, 0, 0, FDS_NONE, REPLY_ALWAYS, NO_GATE,
+        vu_h_get_queue_num),
     ROW(SET_VRING_ENABLE, STATE, STATE, FDS_NONE, REPLY_ON_REQUEST, NO_GATE,
         vu_h_set_vring_enable),
     ROW(SEND_RARP, U64, U64, FDS_NONE, REPLY_ON_REQUEST, PF(RARP), NULL),
@@ -91,38 +95,43 @@ static const struct request_rule rules[] = {
     ROW(SET_BACKEND_REQ_FD, 0, 0, FDS_ONE, REPLY_ON_REQUEST, PF(BACKEND_REQ),
         vu_h_set_backend_req_fd),
     ROW(IOTLB_MSG, 0, MEM_MAX, FDS_ANY, REPLY_ON_REQUEST, NO_GATE, NULL),
-    ROW(SET_VRING_ENDIAN, STATE, STATE, FDS_NONE, REPLY_ON_REQUEST, PF(CROSS_ENDIAN),
-        NULL),
-    ROW(GET_CONFIG, CFG_MIN, CFG_MAX, FDS_NONE, REPLY_ALWAYS, PF(CONFIG), vu_h_get_config),
+    ROW(SET_VRING_ENDIAN, STATE, STATE, FDS_NONE, REPLY_ON_REQUEST,
+        PF(CROSS_ENDIAN), NULL),
+    ROW(GET_CONFIG, CFG_MIN, CFG_MAX, FDS_NONE, REPLY_ALWAYS, PF(CONFIG),
+        vu_h_get_config),
     ROW(SET_CONFIG, CFG_MIN, CFG_MAX, FDS_NONE, REPLY_ON_REQUEST, PF(CONFIG),
         vu_h_set_config),
-    ROW(CREATE_CRYPTO_SESSION, 0, CFG_MAX, FDS_ANY, REPLY_ALWAYS, PF(CRYPTO_SESSION),
-        NULL),
-    ROW(CLOSE_CRYPTO_SESSION, U64, U64, FDS_NONE, REPLY_ON_REQUEST, PF(CRYPTO_SESSION),
-        NULL),
-    ROW(POSTCOPY_ADVISE, 0, 0, FDS_NONE, REPLY_ALWAYS, PF(PAGEFAULT), vu_h_postcopy_advise),
+    ROW(CREATE_CRYPTO_SESSION, 0, CFG_MAX, FDS_ANY, REPLY_ALWAYS,
+        PF(CRYPTO_SESSION), NULL),
+    ROW(CLOSE_CRYPTO_SESSION, U64, U64, FDS_NONE, REPLY_ON_REQUEST,
+        PF(CRYPTO_SESSION), NULL),
+    ROW(POSTCOPY_ADVISE, 0, 0, FDS_NONE, REPLY_ALWAYS, PF(PAGEFAULT),
+        vu_h_postcopy_advise),
     ROW(POSTCOPY_LISTEN, 0, 0, FDS_NONE, REPLY_ON_REQUEST, PF(PAGEFAULT),
         vu_h_postcopy_listen),
-    ROW(POSTCOPY_END, 0, 0, FDS_NONE, REPLY_ALWAYS, PF(PAGEFAULT), vu_h_postcopy_end),
-    ROW(GET_INFLIGHT_FD, sizeof(VhostUserInflight), sizeof(VhostUserInflight), FDS_NONE,
-        REPLY_ALWAYS, PF(INFLIGHT_SHMFD), vu_h_get_inflight_fd),
-    ROW(SET_INFLIGHT_FD, sizeof(VhostUserInflight), sizeof(VhostUserInflight), FDS_ONE,
-        REPLY_ON_REQUEST, PF(INFLIGHT_SHMFD), vu_h_set_inflight_fd),
+    ROW(POSTCOPY_END, 0, 0, FDS_NONE, REPLY_ALWAYS, PF(PAGEFAULT),
+        vu_h_postcopy_end),
+    ROW(GET_INFLIGHT_FD, sizeof(VhostUserInflight), sizeof(VhostUserInflight),
+        FDS_NONE, REPLY_ALWAYS, PF(INFLIGHT_SHMFD), vu_h_get_inflight_fd),
+    ROW(SET_INFLIGHT_FD, sizeof(VhostUserInflight), sizeof(VhostUserInflight),
+        FDS_ONE, REPLY_ON_REQUEST, PF(INFLIGHT_SHMFD), vu_h_set_inflight_fd),
     ROW(GPU_SET_SOCKET, 0, 0, FDS_ANY, REPLY_ON_REQUEST, NO_GATE, NULL),
-    [REQ_RESET_DEVICE] = {"RESET_DEVICE", 0, 0, FDS_NONE, REPLY_ON_REQUEST, PF_RESET_DEVICE,
-                          vu_h_reset},
-    ROW(VRING_KICK, STATE, STATE, FDS_NONE, REPLY_ON_REQUEST, PF(INBAND_NOTIFICATIONS),
-        vu_h_vring_kick),
-    ROW(GET_MAX_MEM_SLOTS, 0, 0, FDS_NONE, REPLY_ALWAYS, PF(CONFIGURE_MEM_SLOTS),
-        vu_h_get_max_mem_slots),
-    ROW(ADD_MEM_REG, MEMREG, MEMREG, FDS_ONE, REPLY_ON_REQUEST, PF(CONFIGURE_MEM_SLOTS),
-        vu_h_add_mem_reg),
+    [REQ_RESET_DEVICE] = { "RESET_DEVICE", 0, 0, FDS_NONE, REPLY_ON_REQUEST,
+                           PF_RESET_DEVICE, vu_h_reset },
+    ROW(VRING_KICK, STATE, STATE, FDS_NONE, REPLY_ON_REQUEST,
+        PF(INBAND_NOTIFICATIONS), vu_h_vring_kick),
+    ROW(GET_MAX_MEM_SLOTS, 0, 0, FDS_NONE, REPLY_ALWAYS,
+        PF(CONFIGURE_MEM_SLOTS), vu_h_get_max_mem_slots),
+    ROW(ADD_MEM_REG, MEMREG, MEMREG, FDS_ONE, REPLY_ON_REQUEST,
+        PF(CONFIGURE_MEM_SLOTS), vu_h_add_mem_reg),
     ROW(REM_MEM_REG, MEMREG, MEMREG, FDS_OPTIONAL, REPLY_ON_REQUEST,
         PF(CONFIGURE_MEM_SLOTS), vu_h_rem_mem_reg),
-    [REQ_SET_STATUS] = {"SET_STATUS", U64, U64, FDS_NONE, REPLY_ON_REQUEST, PF_STATUS, NULL},
-    [REQ_GET_STATUS] = {"GET_STATUS", 0, 0, FDS_NONE, REPLY_ALWAYS, PF_STATUS, NULL},
-    ROW(GET_SHARED_OBJECT, sizeof(VhostUserShared), sizeof(VhostUserShared), FDS_NONE,
-        REPLY_ALWAYS, PF(SHARED_OBJECT), vu_h_get_shared_object),
+    [REQ_SET_STATUS] = { "SET_STATUS", U64, U64, FDS_NONE, REPLY_ON_REQUEST,
+                         PF_STATUS, NULL },
+    [REQ_GET_STATUS] = { "GET_STATUS", 0, 0, FDS_NONE, REPLY_ALWAYS, PF_STATUS,
+                         NULL },
+    ROW(GET_SHARED_OBJECT, sizeof(VhostUserShared), sizeof(VhostUserShared),
+        FDS_NONE, REPLY_ALWAYS, PF(SHARED_OBJECT), vu_h_get_shared_object),
 };
 
 #define N_RULES (sizeof(rules) / sizeof(rules[0]))
@@ -183,14 +192,17 @@ static bool check_header(const VhostUserMsg *m, struct vu_msg_ctx *ctx)
         return vu_refuse(ctx, "the REPLY flag is set on a request");
     }
     if (m->flags & ~known) {
-        return vu_refuse(ctx, "reserved flag bits 0x%x are set", m->flags & ~known);
+        return vu_refuse(ctx, "reserved flag bits 0x%x are set",
+                         m->flags & ~known);
     }
     if (m->size > sizeof(m->payload)) {
-        return vu_refuse(ctx, "payload size %u is larger than any request", m->size);
+        return vu_refuse(ctx, "payload size %u is larger than any request",
+                         m->size);
     }
     if (m->fd_num == VU_FD_COUNT_OVERFLOW) {
-        return vu_refuse(ctx, "more than %d fds attached (or truncated by the kernel)",
-                         VHOST_MEMORY_BASELINE_NREGIONS);
+        return vu_refuse(
+            ctx, "more than %d fds attached (or truncated by the kernel)",
+            VHOST_MEMORY_BASELINE_NREGIONS);
     }
     if (m->fd_num < 0 || m->fd_num > VHOST_MEMORY_BASELINE_NREGIONS) {
         return vu_refuse(ctx, "fd count %d is out of range", m->fd_num);
@@ -211,11 +223,14 @@ static bool check_fds(const struct request_rule *r, const VhostUserMsg *m,
         want = 1;
         break;
     case FDS_VRING:
-        want = (m->size >= U64 && (m->payload.u64 & VHOST_USER_VRING_NOFD_MASK)) ? 0 : 1;
+        want = (m->size >= U64 && (m->payload.u64 & VHOST_USER_VRING_NOFD_MASK))
+                   ? 0
+                   : 1;
         break;
     case FDS_OPTIONAL:
         if (m->fd_num > 1) {
-            return vu_refuse(ctx, "%d fds attached, at most 1 expected", m->fd_num);
+            return vu_refuse(ctx, "%d fds attached, at most 1 expected",
+                             m->fd_num);
         }
         return true;
     case FDS_MEMTABLE:
@@ -228,21 +243,24 @@ static bool check_fds(const struct request_rule *r, const VhostUserMsg *m,
     return true;
 }
 
-static bool check_row(VuDev *dev, const struct request_rule *r, const VhostUserMsg *m,
-                      struct vu_msg_ctx *ctx)
+static bool check_row(VuDev *dev, const struct request_rule *r,
+                      const VhostUserMsg *m, struct vu_msg_ctx *ctx)
 {
-    if (r->gate != NO_GATE && !vu_has_protocol_feature(dev, (unsigned)r->gate)) {
-        return vu_refuse(ctx, "protocol feature %d was not negotiated", r->gate);
+    if (r->gate != NO_GATE &&
+        !vu_has_protocol_feature(dev, (unsigned)r->gate)) {
+        return vu_refuse(ctx, "protocol feature %d was not negotiated",
+                         r->gate);
     }
     if (!check_fds(r, m, ctx)) {
         return false;
     }
     if (m->size < r->min_size || m->size > r->max_size) {
         if (r->min_size == r->max_size) {
-            return vu_refuse(ctx, "payload is %u bytes, %u expected", m->size, r->min_size);
+            return vu_refuse(ctx, "payload is %u bytes, %u expected", m->size,
+                             r->min_size);
         }
-        return vu_refuse(ctx, "payload is %u bytes, %u..%u expected", m->size, r->min_size,
-                         r->max_size);
+        return vu_refuse(ctx, "payload is %u bytes, %u..%u expected", m->size,
+                         r->min_size, r->max_size);
     }
     return true;
 }
@@ -251,7 +269,8 @@ static bool send_reply(VuDev *dev, VhostUserMsg *m)
 {
     m->flags = 1 | VHOST_USER_REPLY_MASK; /* exactly VERSION|REPLY */
     if (!vu_message_write(dev->sock, m)) {
-        vu_fail(dev, "%s: sending the reply failed", vu_request_to_string((unsigned)m->request));
+        vu_fail(dev, "%s: sending the reply failed",
+                vu_request_to_string((unsigned)m->request));
         return false;
     }
     return true;
@@ -266,7 +285,8 @@ static bool refuse(VuDev *dev, VhostUserMsg *m, const struct request_rule *r,
     char reason[256];
 
     (void)snprintf(reason, sizeof(reason), "%s (%d): %s",
-                   vu_request_to_string((unsigned)m->request), m->request, ctx->why);
+                   vu_request_to_string((unsigned)m->request), m->request,
+                   ctx->why);
     vu_msg_close_fds(m);
     if (ackable && (m->flags & VHOST_USER_NEED_REPLY_MASK) &&
         (m->flags & VHOST_USER_VERSION_MASK) == 1) {
@@ -285,7 +305,8 @@ static bool device_takes(VuDev *dev, VhostUserMsg *m, bool *ok)
     int do_reply = 0;
 
     *ok = true;
-    if (!dev->iface->process_msg || !dev->iface->process_msg(dev, m, &do_reply)) {
+    if (!dev->iface->process_msg ||
+        !dev->iface->process_msg(dev, m, &do_reply)) {
         return false;
     }
     if (do_reply) {
@@ -299,9 +320,10 @@ static bool device_takes(VuDev *dev, VhostUserMsg *m, bool *ok)
     return true;
 }
 
-static bool run_handler(VuDev *dev, VhostUserMsg *m, const struct request_rule *r)
+static bool run_handler(VuDev *dev, VhostUserMsg *m,
+                        const struct request_rule *r)
 {
-    struct vu_msg_ctx ctx = {.msg = m, .reply_fd = -1};
+    struct vu_msg_ctx ctx = { .msg = m, .reply_fd = -1 };
     bool need_reply = m->flags & VHOST_USER_NEED_REPLY_MASK;
 
     if (!r->handler) {
@@ -339,7 +361,7 @@ VuVirtq *vu_msg_queue(VuDev *dev, struct vu_msg_ctx *ctx, uint64_t index)
 VU_EXPORT bool vu_dispatch(VuDev *dev)
 {
     VhostUserMsg msg;
-    struct vu_msg_ctx ctx = {.msg = &msg, .reply_fd = -1};
+    struct vu_msg_ctx ctx = { .msg = &msg, .reply_fd = -1 };
     const struct request_rule *r;
     bool ok;
 

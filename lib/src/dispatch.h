@@ -36,7 +36,8 @@ struct vu_cursor {
 
 static inline struct vu_cursor vu_payload_cursor(const VhostUserMsg *msg)
 {
-    return (struct vu_cursor){.p = (const uint8_t *)&msg->payload, .left = msg->size};
+    return (struct vu_cursor){ .p = (const uint8_t *)&msg->payload,
+                               .left = msg->size };
 }
 
 /* Copy n bytes out; false (cursor unchanged) when fewer are left. */
@@ -90,14 +91,15 @@ bool vu_postcopy_announce_region(VuDev *dev, struct vu_msg_ctx *ctx,
 VuVirtq *vu_msg_queue(VuDev *dev, struct vu_msg_ctx *ctx, uint64_t index);
 
 /* Feature sets offered by the library itself (the device adds its own). */
-#define VU_LIB_FEATURES                                                            \
+#define VU_LIB_FEATURES                                                        \
     ((1ULL << VHOST_F_LOG_ALL) | (1ULL << VHOST_USER_F_PROTOCOL_FEATURES))
-#define VU_LIB_PROTOCOL_FEATURES                                                   \
-    ((1ULL << VHOST_USER_PROTOCOL_F_MQ) | (1ULL << VHOST_USER_PROTOCOL_F_LOG_SHMFD) | \
-     (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK) |                                   \
-     (1ULL << VHOST_USER_PROTOCOL_F_BACKEND_REQ) |                                 \
-     (1ULL << VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD) |                             \
-     (1ULL << VHOST_USER_PROTOCOL_F_HOST_NOTIFIER) |                               \
+#define VU_LIB_PROTOCOL_FEATURES                                               \
+    ((1ULL << VHOST_USER_PROTOCOL_F_MQ) |                                      \
+     (1ULL << VHOST_USER_PROTOCOL_F_LOG_SHMFD) |                               \
+     (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK) |                               \
+     (1ULL << VHOST_USER_PROTOCOL_F_BACKEND_REQ) |                             \
+     (1ULL << VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD) |                         \
+     (1ULL << VHOST_USER_PROTOCOL_F_HOST_NOTIFIER) |                           \
      (1ULL << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
 
 #endif /* VU_DISPATCH_H */

@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static bool parse_inflight(VuDev *dev, struct vu_msg_ctx *ctx, VhostUserInflight *in)
+static bool parse_inflight(VuDev *dev, struct vu_msg_ctx *ctx,
+                           VhostUserInflight *in)
 {
     struct vu_cursor c = vu_payload_cursor(ctx->msg);
 
@@ -20,12 +21,12 @@ static bool parse_inflight(VuDev *dev, struct vu_msg_ctx *ctx, VhostUserInflight
         return vu_refuse(ctx, "payload too short");
     }
     if (in->num_queues == 0 || in->num_queues > dev->max_queues) {
-        return vu_refuse(ctx, "%u inflight queues, 1..%u allowed", in->num_queues,
-                         dev->max_queues);
+        return vu_refuse(ctx, "%u inflight queues, 1..%u allowed",
+                         in->num_queues, dev->max_queues);
     }
     if (in->queue_size == 0 || in->queue_size > VU_MAX_QUEUE_SIZE) {
-        return vu_refuse(ctx, "inflight queue size %u is not in 1..%d", in->queue_size,
-                         VU_MAX_QUEUE_SIZE);
+        return vu_refuse(ctx, "inflight queue size %u is not in 1..%d",
+                         in->queue_size, VU_MAX_QUEUE_SIZE);
     }
     return true;
 }
@@ -39,7 +40,8 @@ static void attach_inflight(VuDev *dev, void *base, const VhostUserInflight *in)
     for (uint16_t i = 0; i < dev->max_queues; i++) {
         bool has = i < in->num_queues;
 
-        dev->vq[i].inflight = has ? (VuVirtqInflight *)((uint8_t *)base + i * per) : NULL;
+        dev->vq[i].inflight =
+            has ? (VuVirtqInflight *)((uint8_t *)base + i * per) : NULL;
         impl->vqp[i].inflight_desc_cap = has ? in->queue_size : 0;
         impl->vqp[i].inflight_checked = false;
     }
@@ -65,7 +67,8 @@ bool vu_h_get_inflight_fd(VuDev *dev, struct vu_msg_ctx *ctx)
         return vu_refuse(ctx, "memfd_create failed");
     }
     if (ftruncate(fd, (off_t)size) != 0 ||
-        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0 ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) !=
+            0 ||
         (base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) ==
             MAP_FAILED) {
         close(fd);
@@ -100,18 +103,20 @@ bool vu_h_set_inflight_fd(VuDev *dev, struct vu_msg_ctx *ctx)
     need = in.num_queues * vu_inflight_queue_size(in.queue_size);
     if (in.mmap_size < need || in.mmap_size > VU_MAX_INFLIGHT_SIZE) {
         return vu_refuse(ctx, "inflight mmap_size %llu, %llu..%u needed",
-                         (unsigned long long)in.mmap_size, (unsigned long long)need,
-                         VU_MAX_INFLIGHT_SIZE);
+                         (unsigned long long)in.mmap_size,
+                         (unsigned long long)need, VU_MAX_INFLIGHT_SIZE);
     }
     if (__builtin_add_overflow(in.mmap_offset, in.mmap_size, &end) ||
         (in.mmap_offset & ((uint64_t)page - 1))) {
         return vu_refuse(ctx, "inflight mmap_offset is unaligned or overflows");
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < end) {
-        return vu_refuse(ctx, "inflight fd is not a file of at least offset + size bytes");
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size < end) {
+        return vu_refuse(
+            ctx, "inflight fd is not a file of at least offset + size bytes");
     }
-    base = mmap(NULL, in.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd,
-                (off_t)in.mmap_offset);
+    base = mmap(NULL, in.mmap_size, PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_NORESERVE, fd, (off_t)in.mmap_offset);
     if (base == MAP_FAILED) {
         return vu_refuse(ctx, "mmap of the inflight area failed");
     }

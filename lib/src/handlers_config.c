@@ -20,13 +20,15 @@ static bool parse_config(struct vu_msg_ctx *ctx, struct config_hdr *h)
         !vu_take(&c, &h->flags, 4)) {
         return vu_refuse(ctx, "payload too short");
     }
-    if (h->size == 0 || h->size != ctx->msg->size - VHOST_USER_CONFIG_HDR_SIZE) {
-        return vu_refuse(ctx, "config size %u does not match the %u bytes sent", h->size,
-                         (unsigned)(ctx->msg->size - VHOST_USER_CONFIG_HDR_SIZE));
+    if (h->size == 0 ||
+        h->size != ctx->msg->size - VHOST_USER_CONFIG_HDR_SIZE) {
+        return vu_refuse(
+            ctx, "config size %u does not match the %u bytes sent", h->size,
+            (unsigned)(ctx->msg->size - VHOST_USER_CONFIG_HDR_SIZE));
     }
     if ((uint64_t)h->offset + h->size > VHOST_USER_MAX_CONFIG_SIZE) {
-        return vu_refuse(ctx, "config offset %u + size %u is past %d", h->offset, h->size,
-                         VHOST_USER_MAX_CONFIG_SIZE);
+        return vu_refuse(ctx, "config offset %u + size %u is past %d",
+                         h->offset, h->size, VHOST_USER_MAX_CONFIG_SIZE);
     }
     return true;
 }
@@ -43,7 +45,8 @@ bool vu_h_get_config(VuDev *dev, struct vu_msg_ctx *ctx)
         char reason[256];
 
         (void)snprintf(reason, sizeof(reason), "GET_CONFIG: %s",
-                       ctx->why[0] ? ctx->why : "the device could not provide its config");
+                       ctx->why[0] ? ctx->why
+                                   : "the device could not provide its config");
         vu_note_error(dev, reason);
         m->size = 0;
     }
@@ -64,8 +67,8 @@ bool vu_h_set_config(VuDev *dev, struct vu_msg_ctx *ctx)
     if (!dev->iface->set_config) {
         return vu_refuse(ctx, "the device has no set_config");
     }
-    if (dev->iface->set_config(dev, ctx->msg->payload.config.region, h.offset, h.size,
-                               h.flags) != 0) {
+    if (dev->iface->set_config(dev, ctx->msg->payload.config.region, h.offset,
+                               h.size, h.flags) != 0) {
         return vu_refuse(ctx, "the device refused the change");
     }
     return true;

@@ -58,14 +58,16 @@ bool vu_h_set_features(VuDev *dev, struct vu_msg_ctx *ctx)
     if (!vu_take(&c, &f, sizeof(f))) {
         return vu_refuse(ctx, "payload too short");
     }
-    offered = impl->features_offered ? impl->offered_features : offer_features(dev);
+    offered =
+        impl->features_offered ? impl->offered_features : offer_features(dev);
     if (f & ~offered) {
         return vu_refuse(ctx, "feature bits 0x%llx were never offered",
                          (unsigned long long)(f & ~offered));
     }
     if (!(f & (1ULL << VIRTIO_F_VERSION_1))) {
-        return vu_refuse(ctx, "VIRTIO_F_VERSION_1 is required (legacy devices are not "
-                              "supported)");
+        return vu_refuse(
+            ctx, "VIRTIO_F_VERSION_1 is required (legacy devices are not "
+                 "supported)");
     }
     dev->features = f;
     /* Without protocol features there is no SET_VRING_ENABLE: rings start

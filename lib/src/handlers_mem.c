@@ -17,7 +17,8 @@ bool vu_h_set_mem_table(VuDev *dev, struct vu_msg_ctx *ctx)
     uint32_t n, padding;
     const char *why;
 
-    if (!vu_take(&c, &n, sizeof(n)) || !vu_take(&c, &padding, sizeof(padding))) {
+    if (!vu_take(&c, &n, sizeof(n)) ||
+        !vu_take(&c, &padding, sizeof(padding))) {
         return vu_refuse(ctx, "payload too short");
     }
     if (n > VHOST_MEMORY_BASELINE_NREGIONS) {
@@ -25,8 +26,9 @@ bool vu_h_set_mem_table(VuDev *dev, struct vu_msg_ctx *ctx)
                          VHOST_MEMORY_BASELINE_NREGIONS);
     }
     if (m->size != 2 * sizeof(uint32_t) + n * sizeof(VhostUserMemoryRegion)) {
-        return vu_refuse(ctx, "payload is %u bytes, %zu expected for %u regions", m->size,
-                         2 * sizeof(uint32_t) + n * sizeof(VhostUserMemoryRegion), n);
+        return vu_refuse(
+            ctx, "payload is %u bytes, %zu expected for %u regions", m->size,
+            2 * sizeof(uint32_t) + n * sizeof(VhostUserMemoryRegion), n);
     }
     if ((uint32_t)m->fd_num != n) {
         return vu_refuse(ctx, "%u regions but %d fds", n, m->fd_num);
@@ -43,7 +45,8 @@ bool vu_h_set_mem_table(VuDev *dev, struct vu_msg_ctx *ctx)
     if (why) {
         return vu_refuse(ctx, "%s", why);
     }
-    return dev->postcopy_listening ? vu_postcopy_announce_table(dev, ctx) : true;
+    return dev->postcopy_listening ? vu_postcopy_announce_table(dev, ctx)
+                                   : true;
 }
 
 static bool parse_memreg(struct vu_msg_ctx *ctx, VhostUserMemoryRegion *r)
@@ -51,7 +54,8 @@ static bool parse_memreg(struct vu_msg_ctx *ctx, VhostUserMemoryRegion *r)
     struct vu_cursor c = vu_payload_cursor(ctx->msg);
     uint64_t padding;
 
-    if (!vu_take(&c, &padding, sizeof(padding)) || !vu_take(&c, r, sizeof(*r))) {
+    if (!vu_take(&c, &padding, sizeof(padding)) ||
+        !vu_take(&c, r, sizeof(*r))) {
         return vu_refuse(ctx, "payload too short");
     }
     return true;
@@ -63,8 +67,8 @@ static bool parse_memreg(struct vu_msg_ctx *ctx, VhostUserMemoryRegion *r)
  * exact repeat of a mapped region is counted instead of refused, so the
  * region stays until its last REM.  true when r was such a repeat.
  */
-static bool add_again(VuDev *dev, struct vu_msg_ctx *ctx, const VhostUserMemoryRegion *r,
-                      const char **why)
+static bool add_again(VuDev *dev, struct vu_msg_ctx *ctx,
+                      const VhostUserMemoryRegion *r, const char **why)
 {
     struct vu_region_map *map;
     struct stat st;
@@ -75,8 +79,10 @@ static bool add_again(VuDev *dev, struct vu_msg_ctx *ctx, const VhostUserMemoryR
         return false;
     }
     map = &vu_impl(dev)->maps[idx];
-    if (fstat(ctx->msg->fds[0], &st) != 0 || (uint64_t)st.st_dev != map->file_dev ||
-        (uint64_t)st.st_ino != map->file_ino || map->file_offset != r->mmap_offset) {
+    if (fstat(ctx->msg->fds[0], &st) != 0 ||
+        (uint64_t)st.st_dev != map->file_dev ||
+        (uint64_t)st.st_ino != map->file_ino ||
+        map->file_offset != r->mmap_offset) {
         *why = "region repeats a mapped one's addresses with other file bytes";
     } else if (map->refs >= VU_MAX_REGION_REFS) {
         *why = "region added too many times";
@@ -102,7 +108,8 @@ bool vu_h_add_mem_reg(VuDev *dev, struct vu_msg_ctx *ctx)
         return vu_refuse(ctx, "%s", why);
     }
     vu_vring_remap_all(dev); /* rings waiting for this region can map now */
-    return dev->postcopy_listening ? vu_postcopy_announce_region(dev, ctx, &r) : true;
+    return dev->postcopy_listening ? vu_postcopy_announce_region(dev, ctx, &r)
+                                   : true;
 }
 
 bool vu_h_rem_mem_reg(VuDev *dev, struct vu_msg_ctx *ctx)
@@ -153,15 +160,17 @@ bool vu_h_set_log_base(VuDev *dev, struct vu_msg_ctx *ctx)
         log.mmap_size > (uint64_t)SIZE_MAX / 2) {
         return vu_refuse(ctx, "log offset + size overflows");
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < end) {
-        return vu_refuse(ctx, "log fd is not a file of at least offset + size bytes");
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size < end) {
+        return vu_refuse(
+            ctx, "log fd is not a file of at least offset + size bytes");
     }
     vu_seal_against_shrink(fd);
     map_off = log.mmap_offset & ~((uint64_t)page - 1);
     delta = log.mmap_offset - map_off;
     map_len = log.mmap_size + delta;
-    base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd,
-                (off_t)map_off);
+    base = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_NORESERVE, fd, (off_t)map_off);
     if (base == MAP_FAILED) {
         return vu_refuse(ctx, "mmap of the log failed");
     }

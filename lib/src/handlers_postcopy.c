@@ -23,7 +23,7 @@
 /* A userfaultfd with the API handshake done, or -1 with errno set. */
 static int open_userfaultfd(void)
 {
-    struct uffdio_api api = {.api = UFFD_API, .features = 0};
+    struct uffdio_api api = { .api = UFFD_API, .features = 0 };
     int fd = (int)syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 
     if (fd < 0) {
@@ -62,7 +62,8 @@ bool vu_h_postcopy_advise(VuDev *dev, struct vu_msg_ctx *ctx)
     int fd = open_userfaultfd();
 
     if (fd < 0) {
-        return vu_refuse(ctx, "the kernel refused userfaultfd: %s", strerror(errno));
+        return vu_refuse(ctx, "the kernel refused userfaultfd: %s",
+                         strerror(errno));
     }
     if (dev->postcopy_ufd >= 0) {
         close(dev->postcopy_ufd);
@@ -100,13 +101,14 @@ static bool register_region(VuDev *dev, struct vu_msg_ctx *ctx, uint32_t i)
 {
     struct vu_impl *impl = vu_impl(dev);
     struct uffdio_register reg = {
-        .range = {.start = (uint64_t)(uintptr_t)impl->maps[i].base,
-                  .len = impl->maps[i].len},
+        .range = { .start = (uint64_t)(uintptr_t)impl->maps[i].base,
+                   .len = impl->maps[i].len },
         .mode = UFFDIO_REGISTER_MODE_MISSING,
     };
 
     if (ioctl(dev->postcopy_ufd, UFFDIO_REGISTER, &reg) != 0) {
-        return vu_refuse(ctx, "registering region %u with userfaultfd failed: %s", i,
+        return vu_refuse(ctx,
+                         "registering region %u with userfaultfd failed: %s", i,
                          strerror(errno));
     }
     return true;
@@ -127,16 +129,18 @@ bool vu_postcopy_announce_region(VuDev *dev, struct vu_msg_ctx *ctx,
 {
     int idx = vu_mem_find_exact(dev, r);
     VhostUserMsg reply;
-    VhostUserMemRegMsg body = {.padding = 0, .region = *r};
+    VhostUserMemRegMsg body = { .padding = 0, .region = *r };
 
     if (idx < 0) {
         return vu_refuse(ctx, "the new region vanished");
     }
     if (!register_region(dev, ctx, (uint32_t)idx)) {
-        vu_mem_remove_region(dev, (uint32_t)idx); /* a refusal changes nothing */
+        vu_mem_remove_region(dev,
+                             (uint32_t)idx); /* a refusal changes nothing */
         return false;
     }
-    body.region.userspace_addr = dev->regions[idx].mmap_addr + dev->regions[idx].mmap_offset;
+    body.region.userspace_addr =
+        dev->regions[idx].mmap_addr + dev->regions[idx].mmap_offset;
     memset(&reply, 0, sizeof(reply));
     reply.request = VHOST_USER_ADD_MEM_REG;
     reply.flags = 1 | VHOST_USER_REPLY_MASK;
@@ -184,8 +188,8 @@ bool vu_postcopy_announce_table(VuDev *dev, struct vu_msg_ctx *ctx)
         return vu_refuse(ctx, "no go-ahead from the frontend");
     }
     vu_msg_close_fds(&ack);
-    if (ack.request != VHOST_USER_SET_MEM_TABLE || ack.size != sizeof(uint64_t) ||
-        ack.payload.u64 != 0) {
+    if (ack.request != VHOST_USER_SET_MEM_TABLE ||
+        ack.size != sizeof(uint64_t) || ack.payload.u64 != 0) {
         return vu_refuse(ctx, "the frontend's go-ahead was %s, size %u",
                          vu_request_to_string((unsigned)ack.request), ack.size);
     }

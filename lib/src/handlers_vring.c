@@ -33,16 +33,17 @@ bool vu_h_set_vring_num(VuDev *dev, struct vu_msg_ctx *ctx)
         return false;
     }
     if (s.num == 0 || s.num > VU_MAX_QUEUE_SIZE || (s.num & (s.num - 1))) {
-        return vu_refuse(ctx, "queue size %u is not a power of two in 1..%d", s.num,
-                         VU_MAX_QUEUE_SIZE);
+        return vu_refuse(ctx, "queue size %u is not a power of two in 1..%d",
+                         s.num, VU_MAX_QUEUE_SIZE);
     }
     old = vq->vring.num;
     vq->vring.num = s.num;
     if (vq_priv(dev, vq)->addr_set && !vu_vring_map(dev, vq)) {
         vq->vring.num = old;
         (void)vu_vring_map(dev, vq);
-        return vu_refuse(ctx, "rings of queue %u do not fit in memory with %u entries",
-                         s.index, s.num);
+        return vu_refuse(
+            ctx, "rings of queue %u do not fit in memory with %u entries",
+            s.index, s.num);
     }
     return true;
 }
@@ -51,8 +52,10 @@ bool vu_h_set_vring_num(VuDev *dev, struct vu_msg_ctx *ctx)
  * requests in order (the backend crashed with requests in flight). */
 static void resume_in_order(VuDev *dev, VuVirtq *vq, int qidx)
 {
-    vq->used_idx = le16toh(__atomic_load_n(&vq->vring.used->idx, __ATOMIC_RELAXED));
-    if (vq->last_avail_idx != vq->used_idx && dev->iface->queue_is_processed_in_order &&
+    vq->used_idx =
+        le16toh(__atomic_load_n(&vq->vring.used->idx, __ATOMIC_RELAXED));
+    if (vq->last_avail_idx != vq->used_idx &&
+        dev->iface->queue_is_processed_in_order &&
         dev->iface->queue_is_processed_in_order(dev, qidx)) {
         vq->last_avail_idx = vq->used_idx;
         vq->shadow_avail_idx = vq->used_idx;
@@ -73,10 +76,12 @@ bool vu_h_set_vring_addr(VuDev *dev, struct vu_msg_ctx *ctx)
         return false;
     }
     if (a.flags & ~known_flags) {
-        return vu_refuse(ctx, "unknown ring flags 0x%x", a.flags & ~known_flags);
+        return vu_refuse(ctx, "unknown ring flags 0x%x",
+                         a.flags & ~known_flags);
     }
     if (vq->vring.num == 0) {
-        return vu_refuse(ctx, "queue %u has no size yet (SET_VRING_NUM first)", a.index);
+        return vu_refuse(ctx, "queue %u has no size yet (SET_VRING_NUM first)",
+                         a.index);
     }
     old = vq->vra;
     vq->vra = a;
@@ -85,9 +90,11 @@ bool vu_h_set_vring_addr(VuDev *dev, struct vu_msg_ctx *ctx)
         if (vq_priv(dev, vq)->addr_set) {
             (void)vu_vring_map(dev, vq);
         }
-        return vu_refuse(ctx, "rings of queue %u are misaligned or not wholly inside "
-                              "mapped memory",
-                         a.index);
+        return vu_refuse(
+            ctx,
+            "rings of queue %u are misaligned or not wholly inside "
+            "mapped memory",
+            a.index);
     }
     vq->vring.flags = a.flags;
     vq->vring.log_guest_addr = a.log_guest_addr;
@@ -145,7 +152,8 @@ bool vu_h_get_vring_base(VuDev *dev, struct vu_msg_ctx *ctx)
 /* The u64 of KICK/CALL/ERR: queue index in bits 0-7, NOFD in bit 8. */
 static VuVirtq *parse_vring_fd_msg(VuDev *dev, struct vu_msg_ctx *ctx, int *fd)
 {
-    const uint64_t known = VHOST_USER_VRING_IDX_MASK | VHOST_USER_VRING_NOFD_MASK;
+    const uint64_t known =
+        VHOST_USER_VRING_IDX_MASK | VHOST_USER_VRING_NOFD_MASK;
     struct vu_cursor c = vu_payload_cursor(ctx->msg);
     uint64_t v;
     VuVirtq *vq;
@@ -155,7 +163,8 @@ static VuVirtq *parse_vring_fd_msg(VuDev *dev, struct vu_msg_ctx *ctx, int *fd)
         return NULL;
     }
     if (v & ~known) {
-        vu_refuse(ctx, "reserved bits 0x%llx set", (unsigned long long)(v & ~known));
+        vu_refuse(ctx, "reserved bits 0x%llx set",
+                  (unsigned long long)(v & ~known));
         return NULL;
     }
     vq = vu_msg_queue(dev, ctx, v & VHOST_USER_VRING_IDX_MASK);

@@ -8,10 +8,10 @@
 #include "libvhost-user.h"
 #include "vhost-user-ext.h"
 
+#include <endian.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <endian.h>
 #include <sys/uio.h>
 
 #define VU_EXPORT __attribute__((visibility("default")))
@@ -29,9 +29,9 @@
 
 /* Private state of one mapped memory region, parallel to dev->regions[]. */
 struct vu_region_map {
-    void *base;    /* what mmap returned */
-    size_t len;    /* what was mapped */
-    uint64_t file_offset; /* the region's mmap_offset in its fd */
+    void *base;                  /* what mmap returned */
+    size_t len;                  /* what was mapped */
+    uint64_t file_offset;        /* the region's mmap_offset in its fd */
     uint64_t file_dev, file_ino; /* identity of the mapped file */
     uint32_t refs; /* ADD_MEM_REGs of this exact region not yet removed */
 };
@@ -41,8 +41,8 @@ struct vu_region_map {
 
 /* Private per-queue state, parallel to dev->vq[]. */
 struct vu_vq_priv {
-    bool addr_set;          /* SET_VRING_ADDR accepted since the last reset */
-    bool inflight_checked;  /* reconnect resubmission list already built */
+    bool addr_set;         /* SET_VRING_ADDR accepted since the last reset */
+    bool inflight_checked; /* reconnect resubmission list already built */
     uint8_t popped[VU_MAX_QUEUE_SIZE / 8]; /* heads handed to the device */
     /* desc[] entries this queue's inflight area really has (set by
      * SET_INFLIGHT_FD from the validated queue_size; the desc_num field in the
@@ -58,7 +58,8 @@ struct vu_vq_priv {
  * header and queue_size VuDescStateSplit records, rounded up to 64. */
 static inline uint64_t vu_inflight_queue_size(uint16_t queue_size)
 {
-    uint64_t raw = sizeof(VuVirtqInflight) + sizeof(VuDescStateSplit) * (uint64_t)queue_size;
+    uint64_t raw = sizeof(VuVirtqInflight) +
+                   sizeof(VuDescStateSplit) * (uint64_t)queue_size;
 
     return (raw + 63) & ~(uint64_t)63;
 }
@@ -70,14 +71,15 @@ static inline uint64_t vu_inflight_queue_size(uint16_t queue_size)
 struct vu_impl {
     VuDevRegion regions[VHOST_USER_MAX_RAM_SLOTS]; /* must stay first */
     struct vu_region_map maps[VHOST_USER_MAX_RAM_SLOTS];
-    struct vu_vq_priv *vqp;  /* max_queues entries */
-    void *log_map_base;      /* mapping that holds dev->log_table */
+    struct vu_vq_priv *vqp; /* max_queues entries */
+    void *log_map_base;     /* mapping that holds dev->log_table */
     size_t log_map_len;
-    int record_fd;           /* LIBVHOST_USER_RECORD output, or -1 */
-    unsigned fd_counter;     /* fds recorded so far (for the TLV dup kind) */
-    char last_error[256];    /* reason of the last refusal or failure */
-    uint64_t offered_features;          /* what GET_FEATURES answered */
-    uint64_t offered_protocol_features; /* what GET_PROTOCOL_FEATURES answered */
+    int record_fd;             /* LIBVHOST_USER_RECORD output, or -1 */
+    unsigned fd_counter;       /* fds recorded so far (for the TLV dup kind) */
+    char last_error[256];      /* reason of the last refusal or failure */
+    uint64_t offered_features; /* what GET_FEATURES answered */
+    uint64_t
+        offered_protocol_features; /* what GET_PROTOCOL_FEATURES answered */
     bool features_offered;
     bool protocol_features_offered;
 };
@@ -116,7 +118,8 @@ void *vu_mem_qva_range(VuDev *dev, uint64_t qva, uint64_t len);
 void vu_mem_unmap_all(VuDev *dev);
 /* Validate one region against the table and the fd, map it and insert it in
  * gpa order.  The fd is never closed here.  NULL on success, else the reason. */
-const char *vu_mem_add_region(VuDev *dev, const VhostUserMemoryRegion *r, int fd);
+const char *vu_mem_add_region(VuDev *dev, const VhostUserMemoryRegion *r,
+                              int fd);
 /* Keep a shared file from shrinking under our mapping (which would SIGBUS). */
 void vu_seal_against_shrink(int fd);
 /* Index of the region matching r's gpa, size and userspace address, or -1. */
@@ -232,7 +235,7 @@ static inline void vu_popped_set(struct vu_vq_priv *p, unsigned head)
 }
 static inline void vu_popped_clear(struct vu_vq_priv *p, unsigned head)
 {
-    p->popped[head / 8] &= (uint8_t)~(1u << (head % 8));
+    p->popped[head / 8] &= (uint8_t) ~(1u << (head % 8));
 }
 
 /* ---- backend channel (backend.c) ---- */
@@ -258,7 +261,7 @@ bool vu_message_write(int sock, const VhostUserMsg *vmsg);
 /* ---- traffic recorder (record.c) ----
  * With LIBVHOST_USER_RECORD=path in the environment, every message received
  * is appended to path in the fuzz_dispatch TLV format (fuzz/README.md). */
-void vu_record_init(VuDev *dev);  /* called by vu_init; sets record_fd */
+void vu_record_init(VuDev *dev); /* called by vu_init; sets record_fd */
 void vu_record_msg(VuDev *dev, const VhostUserMsg *vmsg);
 void vu_record_close(VuDev *dev); /* called by vu_deinit */
 

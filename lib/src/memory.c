@@ -82,7 +82,8 @@ void *vu_mem_qva_range(VuDev *dev, uint64_t qva, uint64_t len)
     for (uint32_t i = 0; i < dev->nregions; i++) {
         const VuDevRegion *r = &dev->regions[i];
 
-        if (qva >= r->qva && qva - r->qva < r->size && len <= r->size - (qva - r->qva)) {
+        if (qva >= r->qva && qva - r->qva < r->size &&
+            len <= r->size - (qva - r->qva)) {
             return region_host(r, qva - r->qva);
         }
     }
@@ -95,7 +96,8 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
     return a < b + blen && b < a + alen;
 }
 
-static const char *check_region_fields(const VuDev *dev, const VhostUserMemoryRegion *r)
+static const char *check_region_fields(const VuDev *dev,
+                                       const VhostUserMemoryRegion *r)
 {
     uint64_t end;
 
@@ -116,10 +118,12 @@ static const char *check_region_fields(const VuDev *dev, const VhostUserMemoryRe
     for (uint32_t i = 0; i < dev->nregions; i++) {
         const VuDevRegion *o = &dev->regions[i];
 
-        if (ranges_overlap(r->guest_phys_addr, r->memory_size, o->gpa, o->size)) {
+        if (ranges_overlap(r->guest_phys_addr, r->memory_size, o->gpa,
+                           o->size)) {
             return "region overlaps another in guest-physical space";
         }
-        if (ranges_overlap(r->userspace_addr, r->memory_size, o->qva, o->size)) {
+        if (ranges_overlap(r->userspace_addr, r->memory_size, o->qva,
+                           o->size)) {
             return "region overlaps another in frontend address space";
         }
     }
@@ -149,7 +153,8 @@ static uint64_t map_alignment(int fd)
     return page > 0 ? (uint64_t)page : 4096;
 }
 
-const char *vu_mem_add_region(VuDev *dev, const VhostUserMemoryRegion *r, int fd)
+const char *vu_mem_add_region(VuDev *dev, const VhostUserMemoryRegion *r,
+                              int fd)
 {
     struct vu_impl *impl = vu_impl(dev);
     const char *why = check_region_fields(dev, r);
@@ -180,12 +185,13 @@ const char *vu_mem_add_region(VuDev *dev, const VhostUserMemoryRegion *r, int fd
     }
     map_len = (map_len + align - 1) & ~(align - 1);
     vu_seal_against_shrink(fd);
-    base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd,
-                (off_t)map_off);
+    base = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_NORESERVE, fd, (off_t)map_off);
     if (base == MAP_FAILED) {
         return "mmap of region failed";
     }
-    for (pos = 0; pos < dev->nregions && dev->regions[pos].gpa < r->guest_phys_addr;
+    for (pos = 0;
+         pos < dev->nregions && dev->regions[pos].gpa < r->guest_phys_addr;
          pos++) {
     }
     memmove(&dev->regions[pos + 1], &dev->regions[pos],
@@ -199,11 +205,12 @@ const char *vu_mem_add_region(VuDev *dev, const VhostUserMemoryRegion *r, int fd
         .mmap_offset = delta,
         .mmap_addr = (uint64_t)(uintptr_t)base,
     };
-    impl->maps[pos] = (struct vu_region_map){.base = base, .len = (size_t)map_len,
-                                             .file_offset = r->mmap_offset,
-                                             .file_dev = (uint64_t)st.st_dev,
-                                             .file_ino = (uint64_t)st.st_ino,
-                                             .refs = 1};
+    impl->maps[pos] = (struct vu_region_map){ .base = base,
+                                              .len = (size_t)map_len,
+                                              .file_offset = r->mmap_offset,
+                                              .file_dev = (uint64_t)st.st_dev,
+                                              .file_ino = (uint64_t)st.st_ino,
+                                              .refs = 1 };
     dev->nregions++;
     return NULL;
 }

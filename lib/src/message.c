@@ -35,7 +35,7 @@ void vu_msg_close_fds(VhostUserMsg *vmsg)
  * timeout_ms < 0 waits as long as it takes. */
 static bool wait_ready(int fd, short events, int timeout_ms)
 {
-    struct pollfd p = {.fd = fd, .events = events};
+    struct pollfd p = { .fd = fd, .events = events };
     int rc;
 
     do {
@@ -81,23 +81,25 @@ enum read_result { READ_OK, READ_EOF, READ_ERROR, READ_STALLED };
 
 /* Read exactly len bytes, collecting any fds that come with them.  started:
  * earlier bytes of this message were already read. */
-static enum read_result read_full(int sock, void *buf, size_t len, struct fd_bag *bag,
-                                  bool started)
+static enum read_result read_full(int sock, void *buf, size_t len,
+                                  struct fd_bag *bag, bool started)
 {
     /* Room for one more fd than we accept, so an excess shows up as overflow
      * rather than being silently cut by the kernel. */
     union {
-        char buf[CMSG_SPACE(sizeof(int) * (VHOST_MEMORY_BASELINE_NREGIONS + 1))];
+        char
+            buf[CMSG_SPACE(sizeof(int) * (VHOST_MEMORY_BASELINE_NREGIONS + 1))];
         struct cmsghdr align;
     } control;
     size_t done = 0;
 
     while (done < len) {
-        struct iovec iov = {.iov_base = (char *)buf + done, .iov_len = len - done};
-        struct msghdr mh = {.msg_iov = &iov,
-                            .msg_iovlen = 1,
-                            .msg_control = control.buf,
-                            .msg_controllen = sizeof(control.buf)};
+        struct iovec iov = { .iov_base = (char *)buf + done,
+                             .iov_len = len - done };
+        struct msghdr mh = { .msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = control.buf,
+                             .msg_controllen = sizeof(control.buf) };
         ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 
         if (n < 0) {
@@ -106,7 +108,8 @@ static enum read_result read_full(int sock, void *buf, size_t len, struct fd_bag
             }
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 if (wait_ready(sock, POLLIN,
-                               started || done ? VU_MIDMESSAGE_TIMEOUT_MS : -1)) {
+                               started || done ? VU_MIDMESSAGE_TIMEOUT_MS
+                                               : -1)) {
                     continue;
                 }
                 return READ_STALLED;
@@ -132,7 +135,7 @@ static void bag_close(struct fd_bag *bag)
 
 bool vu_message_read_default(VuDev *dev, int sock, VhostUserMsg *vmsg)
 {
-    struct fd_bag bag = {.n = 0};
+    struct fd_bag bag = { .n = 0 };
     enum read_result r;
 
     memset(vmsg, 0, sizeof(*vmsg));
@@ -140,7 +143,8 @@ bool vu_message_read_default(VuDev *dev, int sock, VhostUserMsg *vmsg)
     if (r == READ_OK && vmsg->size > sizeof(vmsg->payload)) {
         /* The stream cannot be resynchronised without trusting size. */
         bag_close(&bag);
-        vu_fail(dev, "%s: payload size %u exceeds the largest payload (%zu bytes)",
+        vu_fail(dev,
+                "%s: payload size %u exceeds the largest payload (%zu bytes)",
                 vu_request_to_string((unsigned)vmsg->request), vmsg->size,
                 sizeof(vmsg->payload));
         return false;
@@ -149,11 +153,13 @@ bool vu_message_read_default(VuDev *dev, int sock, VhostUserMsg *vmsg)
         r = read_full(sock, &vmsg->payload, vmsg->size, &bag, true);
     }
     if (r != READ_OK) {
-        bool started = r == READ_EOF && (vmsg->request || vmsg->flags || vmsg->size);
+        bool started =
+            r == READ_EOF && (vmsg->request || vmsg->flags || vmsg->size);
 
         bag_close(&bag);
         if (r == READ_STALLED) {
-            vu_fail(dev, "the frontend stopped in the middle of a message for %d ms",
+            vu_fail(dev,
+                    "the frontend stopped in the middle of a message for %d ms",
                     VU_MIDMESSAGE_TIMEOUT_MS);
         } else if (r == READ_ERROR) {
             vu_fail(dev, "socket read failed: %s", strerror(errno));
@@ -198,8 +204,9 @@ bool vu_message_write(int sock, const VhostUserMsg *vmsg)
         return false;
     }
     while (done < len) {
-        struct iovec iov = {.iov_base = (char *)vmsg + done, .iov_len = len - done};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+        struct iovec iov = { .iov_base = (char *)vmsg + done,
+                             .iov_len = len - done };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
         ssize_t n;
 
         if (nfds > 0 && done == 0) {

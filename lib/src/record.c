@@ -25,8 +25,9 @@
 #include <unistd.h>
 
 /* Largest record: header, payload, fd count, and eight memfd descriptions. */
-#define RECORD_MAX (VU_TLV_MSG_HDR_LEN + VU_MAX_PAYLOAD + 1 + \
-                    VU_TLV_MAX_FDS * (1 + 8 + 4 + 2))
+#define RECORD_MAX                                                             \
+    (VU_TLV_MSG_HDR_LEN + VU_MAX_PAYLOAD + 1 +                                 \
+     (size_t)VU_TLV_MAX_FDS * (1 + 8 + 4 + 2))
 
 struct rec_buf {
     uint8_t bytes[RECORD_MAX];
@@ -62,8 +63,8 @@ void vu_record_init(VuDev *dev)
     if (!path || !*path) {
         return;
     }
-    impl->record_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                           0600);
+    impl->record_fd =
+        open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 }
 
 static bool is_eventfd(int fd)
@@ -71,7 +72,7 @@ static bool is_eventfd(int fd)
     char link[64], target[64];
     ssize_t n;
 
-    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    (void)snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
     n = readlink(link, target, sizeof(target) - 1);
     if (n <= 0) {
         return false;

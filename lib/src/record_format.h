@@ -49,6 +49,6 @@ enum vu_tlv_fd_kind {
 
 /* Fixed sizes of the parts of a message record. */
 #define VU_TLV_MSG_HDR_LEN (1 + 4 + 4 + 4 + 2) /* tag .. payload_len */
-#define VU_TLV_MAX_FDS 8                        /* per message */
+#define VU_TLV_MAX_FDS 8                       /* per message */
 
 #endif /* VU_RECORD_FORMAT_H */

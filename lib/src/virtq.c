@@ -149,7 +149,8 @@ static VuVirtqElement *pop_avail(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
      * guest re-posting filled-but-unflushed heads would otherwise grow
      * inuse without bound. */
     if (vq->inuse >= vq->vring.num) {
-        vu_fail(dev, "vu_queue_pop: %u elements already in flight on a ring of %u",
+        vu_fail(dev,
+                "vu_queue_pop: %u elements already in flight on a ring of %u",
                 vq->inuse, vq->vring.num);
         return NULL;
     }
@@ -322,8 +323,10 @@ static bool slots_filled(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
         unsigned slot = (uint16_t)(vq->used_idx + k) % vq->vring.num;
 
         if (!p->filled_head[slot]) {
-            vu_fail(dev, "vu_queue_flush: %u completions but used slot %u was not "
-                    "filled", num, slot);
+            vu_fail(dev,
+                    "vu_queue_flush: %u completions but used slot %u was not "
+                    "filled",
+                    num, slot);
             return false;
         }
     }

@@ -125,11 +125,11 @@ void vu_kick_cb(VuDev *dev, int condition, void *data)
         return;
     }
     vq = &dev->vq[qidx];
-    if (vq->kick_fd >= 0 && eventfd_read(vq->kick_fd, &count) < 0 && errno != EAGAIN &&
-        errno != EINTR) {
+    if (vq->kick_fd >= 0 && eventfd_read(vq->kick_fd, &count) < 0 &&
+        errno != EAGAIN && errno != EINTR) {
         dev->remove_watch(dev, vq->kick_fd);
-        vu_fail(dev, "kick: reading the kick eventfd of queue %d failed: %s", (int)qidx,
-                strerror(errno));
+        vu_fail(dev, "kick: reading the kick eventfd of queue %d failed: %s",
+                (int)qidx, strerror(errno));
         return;
     }
     if (vq->handler) {
@@ -146,13 +146,15 @@ void vu_vring_update_watch(VuDev *dev, VuVirtq *vq)
         return;
     }
     if (vq->handler) {
-        dev->set_watch(dev, vq->kick_fd, VU_WATCH_IN, vu_kick_cb, (void *)(intptr_t)qidx);
+        dev->set_watch(dev, vq->kick_fd, VU_WATCH_IN, vu_kick_cb,
+                       (void *)(intptr_t)qidx);
     } else {
         dev->remove_watch(dev, vq->kick_fd);
     }
 }
 
-VU_EXPORT void vu_set_queue_handler(VuDev *dev, VuVirtq *vq, vu_queue_handler_cb handler)
+VU_EXPORT void vu_set_queue_handler(VuDev *dev, VuVirtq *vq,
+                                    vu_queue_handler_cb handler)
 {
     if (queue_index(dev, vq) < 0) {
         return;
