@@ -760,10 +760,14 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
         }
         vq = &dev->vq[qi];
         av = vq->vring.avail;
-        fz_log("op %u q%u (inuse %u last_avail %u used %u/%d broken %d)\n", op, qi, vq->inuse,
-               vq->last_avail_idx, vq->used_idx,
-               vq->vring.used ? (int)ld16(&vq->vring.used->idx) : -1, dev->broken);
-        check_queue_rings(r, qi);
+        if (fz_verbose) {
+            fz_log("op %u q%u (inuse %u last_avail %u used %u/%d broken %d)\n", op, qi,
+                   vq->inuse, vq->last_avail_idx, vq->used_idx,
+                   vq->vring.used ? (int)ld16(&vq->vring.used->idx) : -1, dev->broken);
+        }
+        if (r->ops_run == 0) {
+            fz_rings_check(r); /* later ops are checked after they run */
+        }
         if (r->before_op) {
             r->before_op(r, op, qi);
         }
@@ -949,6 +953,11 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
         if (r->after_op) {
             r->after_op(r);
         }
-        check_queue_rings(r, qi);
+        if (op == FZ_OP_GUEST_WRITE || op == FZ_OP_KICK || op == FZ_OP_MISC ||
+            op == FZ_OP_SHARED_OBJECT || op == FZ_OP_CONFIG_CHANGE) {
+            fz_rings_check(r); /* may touch every queue */
+        } else {
+            check_queue_rings(r, qi);
+        }
     }
 }

@@ -666,6 +666,16 @@ regress = {
     # marks.  Found by fuzz_inflight.
     ('fuzz_virtq', 'regress-flush-without-fill'):
         u8(0) + u8(3) + u16(0) + o_chain(0, 0, 1, 0, 16, 0x1000) + o_pop(0) + o_flush(0, 1),
+    # After a reconnect, inuse counts heads waiting for resubmission, so
+    # vu_queue_rewind(1) succeeds although the device popped nothing: it
+    # releases the guest's avail slot before last_avail_idx (head 3, which is
+    # also waiting for resubmission), clearing its in-flight mark and popped
+    # bit; the next pop hands out head 3 unmarked, the one after could hand it
+    # out again from the avail ring.  Found by fuzz_inflight.
+    ('fuzz_inflight', 'regress-rewind-of-resubmitted-heads'):
+        u8(0x38) + u8(3) + u16(0) + u16(1) + u8(0) + area(1, 8, 0, 0, [(3, 1, 0, 1)]) + u8(0) +
+        o_desc(0, 3, 0x130000, 64, 2, 0) + o_guest_write(0x110004, u16(3)) + o_rewind(0, 1) +
+        o_pop(0) + o_pop(0),
     # SET_VRING_KICK refused for an inconsistent inflight area has already
     # cleared inflight flags of the area (settle_last_batch writes while it
     # walks a list it then finds broken): a refused request changed state.
