@@ -53,7 +53,14 @@ for t in $TARGETS; do
     cp "$SRC/fuzz/$t.options" "$OUT/$t.options"
     rm -f "$OUT/${t}_seed_corpus.zip"
     if [ -d "$SRC/corpus/$t" ]; then
-        (cd "$SRC/corpus/$t" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./*)
+        if command -v zip >/dev/null; then
+            (cd "$SRC/corpus/$t" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./*)
+        else
+            python3 -c 'import sys, os, zipfile
+z = zipfile.ZipFile(sys.argv[1], "w")
+for f in sorted(os.listdir(sys.argv[2])):
+    z.write(os.path.join(sys.argv[2], f), f)' "$OUT/${t}_seed_corpus.zip" "$SRC/corpus/$t"
+        fi
     fi
 done
 echo "built: $TARGETS -> $OUT"
