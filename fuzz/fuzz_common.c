@@ -30,7 +30,8 @@ void fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "\nFUZZ INVARIANT VIOLATED at %s:%d: %s\n  ", file, line, cond);
+    fprintf(stderr, "\nFUZZ INVARIANT VIOLATED at %s:%d: %s\n  ", file, line,
+            cond);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -133,11 +134,14 @@ void fz_fd_check_end(const char *target)
     if (now != fz_fds_at_start || lowest != fz_lowest_at_start) {
         (void)fd_list(NULL, 0);
     }
-    FZ_CHECK(now == fz_fds_at_start, "%s: %d fds open after this input, %d before it: "
-             "an fd leaked (or was closed twice)", target, now, fz_fds_at_start);
-    FZ_CHECK(lowest == fz_lowest_at_start, "%s: lowest free fd %d after this input, %d "
-             "before it: an fd leaked (or was closed twice)", target, lowest,
-             fz_lowest_at_start);
+    FZ_CHECK(now == fz_fds_at_start,
+             "%s: %d fds open after this input, %d before it: "
+             "an fd leaked (or was closed twice)",
+             target, now, fz_fds_at_start);
+    FZ_CHECK(lowest == fz_lowest_at_start,
+             "%s: lowest free fd %d after this input, %d "
+             "before it: an fd leaked (or was closed twice)",
+             target, lowest, fz_lowest_at_start);
 }
 
 /* ---- watches ---- */
@@ -157,16 +161,18 @@ static unsigned nwatches;
 void fz_set_watch(VuDev *dev, int fd, int condition, vu_watch_cb cb, void *data)
 {
     (void)dev;
-    FZ_CHECK(fd >= 0 && fcntl(fd, F_GETFD) >= 0, "set_watch on fd %d that is not open", fd);
+    FZ_CHECK(fd >= 0 && fcntl(fd, F_GETFD) >= 0,
+             "set_watch on fd %d that is not open", fd);
     FZ_CHECK(cb != NULL, "set_watch without a callback");
     for (unsigned i = 0; i < nwatches; i++) {
         if (watches[i].fd == fd) {
-            watches[i] = (struct fz_watch){fd, cb, data, condition};
+            watches[i] = (struct fz_watch){ fd, cb, data, condition };
             return;
         }
     }
-    FZ_CHECK(nwatches < FZ_MAX_WATCHES, "more than %d watches at once", FZ_MAX_WATCHES);
-    watches[nwatches++] = (struct fz_watch){fd, cb, data, condition};
+    FZ_CHECK(nwatches < FZ_MAX_WATCHES, "more than %d watches at once",
+             FZ_MAX_WATCHES);
+    watches[nwatches++] = (struct fz_watch){ fd, cb, data, condition };
 }
 
 void fz_remove_watch(VuDev *dev, int fd)
@@ -188,7 +194,8 @@ void fz_run_watches(VuDev *dev)
 
     memcpy(snap, watches, n * sizeof(snap[0]));
     for (unsigned i = 0; i < n; i++) {
-        struct pollfd p = {.fd = snap[i].fd, .events = (short)snap[i].condition};
+        struct pollfd p = { .fd = snap[i].fd,
+                            .events = (short)snap[i].condition };
         bool still = false;
 
         for (unsigned j = 0; j < nwatches; j++) {
@@ -207,8 +214,8 @@ void fz_run_watches(VuDev *dev)
 
 void fz_watches_check_empty(void)
 {
-    FZ_CHECK(nwatches == 0, "%u watches left after vu_deinit (first on fd %d)", nwatches,
-             watches[0].fd);
+    FZ_CHECK(nwatches == 0, "%u watches left after vu_deinit (first on fd %d)",
+             nwatches, watches[0].fd);
 }
 
 void fz_watches_clear(void)
@@ -218,8 +225,10 @@ void fz_watches_clear(void)
 
 void fz_panic(VuDev *dev, const char *reason)
 {
-    FZ_CHECK(reason != NULL && strnlen(reason, 4096) < 4096, "panic without a reason");
-    FZ_CHECK(dev->broken, "panic callback called on a device not marked broken: %s", reason);
+    FZ_CHECK(reason != NULL && strnlen(reason, 4096) < 4096,
+             "panic without a reason");
+    FZ_CHECK(dev->broken,
+             "panic callback called on a device not marked broken: %s", reason);
     fz_panics++;
     fz_log("panic: %s\n", reason);
 }
@@ -234,7 +243,8 @@ bool fz_in_guest(const VuDev *dev, const void *p, uint64_t len)
         const VuDevRegion *r = &dev->regions[i];
         uintptr_t start = (uintptr_t)(r->mmap_addr + r->mmap_offset);
 
-        if (a >= start && a - start <= r->size && len <= r->size - (a - start)) {
+        if (a >= start && a - start <= r->size &&
+            len <= r->size - (a - start)) {
             return true;
         }
     }
@@ -246,8 +256,10 @@ void *fz_guest_ptr(const VuDev *dev, uint64_t gpa, uint64_t len)
     for (uint32_t i = 0; i < dev->nregions; i++) {
         const VuDevRegion *r = &dev->regions[i];
 
-        if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa)) {
-            return (void *)(uintptr_t)(r->mmap_addr + r->mmap_offset + (gpa - r->gpa));
+        if (gpa >= r->gpa && gpa - r->gpa < r->size &&
+            len <= r->size - (gpa - r->gpa)) {
+            return (void *)(uintptr_t)(r->mmap_addr + r->mmap_offset +
+                                       (gpa - r->gpa));
         }
     }
     return NULL;
@@ -355,14 +367,16 @@ static void check_queue_rings(struct fz_rings *r, unsigned qi)
     }
     FZ_CHECK(vq->vring.desc && vq->vring.avail && vq->vring.used,
              "queue %u: only some ring pointers are set", qi);
-    if (q->ok_num == num && q->ok_epoch == r->epoch && q->ok_desc == vq->vring.desc &&
-        q->ok_avail == vq->vring.avail && q->ok_used == vq->vring.used) {
+    if (q->ok_num == num && q->ok_epoch == r->epoch &&
+        q->ok_desc == vq->vring.desc && q->ok_avail == vq->vring.avail &&
+        q->ok_used == vq->vring.used) {
         goto checked; /* same pointers, same memory table: already verified */
     }
     FZ_CHECK(num > 0 && num <= VIRTQUEUE_MAX_SIZE && (num & (num - 1)) == 0,
              "queue %u: rings mapped with size %u", qi, num);
     FZ_CHECK(fz_in_guest(dev, vq->vring.desc, 16ULL * num),
-             "queue %u: descriptor table pointer %p is not inside guest memory (stale map?)",
+             "queue %u: descriptor table pointer %p is not inside guest memory "
+             "(stale map?)",
              qi, (void *)vq->vring.desc);
     FZ_CHECK(fz_in_guest(dev, vq->vring.avail, 6 + 2ULL * num),
              "queue %u: avail ring pointer is not inside guest memory", qi);
@@ -374,12 +388,13 @@ static void check_queue_rings(struct fz_rings *r, unsigned qi)
     q->ok_num = num;
     q->ok_epoch = r->epoch;
 checked:
-    FZ_CHECK(vq->inuse <= num, "queue %u: inuse %u > queue size %u (underflow?)", qi,
-             vq->inuse, num);
+    FZ_CHECK(vq->inuse <= num,
+             "queue %u: inuse %u > queue size %u (underflow?)", qi, vq->inuse,
+             num);
     if (!dev->broken && !r->q[qi].used_tainted && !used_shared(r, qi)) {
         FZ_CHECK(vq->used_idx == ld16(&vq->vring.used->idx),
-                 "queue %u: shadow used_idx %u != used->idx %u", qi, vq->used_idx,
-                 ld16(&vq->vring.used->idx));
+                 "queue %u: shadow used_idx %u != used->idx %u", qi,
+                 vq->used_idx, ld16(&vq->vring.used->idx));
     }
 }
 
@@ -389,7 +404,8 @@ void fz_rings_resync(struct fz_rings *r)
     for (unsigned i = 0; i < r->nq; i++) {
         VuVirtq *vq = &r->dev->vq[i];
 
-        r->q[i].used_tainted = vq->vring.used && ld16(&vq->vring.used->idx) != vq->used_idx;
+        r->q[i].used_tainted =
+            vq->vring.used && ld16(&vq->vring.used->idx) != vq->used_idx;
     }
 }
 
@@ -400,7 +416,8 @@ void fz_rings_check(struct fz_rings *r)
     }
 }
 
-static void check_iov(struct fz_rings *r, const struct iovec *iov, unsigned n, bool write)
+static void check_iov(struct fz_rings *r, const struct iovec *iov, unsigned n,
+                      bool write)
 {
     for (unsigned i = 0; i < n; i++) {
         volatile uint8_t *b = iov[i].iov_base;
@@ -410,8 +427,8 @@ static void check_iov(struct fz_rings *r, const struct iovec *iov, unsigned n, b
             continue;
         }
         FZ_CHECK(fz_in_guest(r->dev, iov[i].iov_base, len),
-                 "%s iovec %u [%p, +%zu) is not inside guest memory", write ? "in" : "out", i,
-                 iov[i].iov_base, len);
+                 "%s iovec %u [%p, +%zu) is not inside guest memory",
+                 write ? "in" : "out", i, iov[i].iov_base, len);
         /* Touch both ends, as a device would. */
         if (write) {
             note_guest_write(r, iov[i].iov_base, 1);
@@ -457,28 +474,36 @@ static VuVirtqElement *do_pop(struct fz_rings *r, unsigned qi)
     VuVirtqElement *e = vu_queue_pop(dev, vq, FZ_ELEM_SZ);
 
     if (!e) {
-        FZ_CHECK(vq->inuse == inuse, "queue %u: failed pop changed inuse %u -> %u", qi, inuse,
+        FZ_CHECK(vq->inuse == inuse,
+                 "queue %u: failed pop changed inuse %u -> %u", qi, inuse,
                  vq->inuse);
         return NULL;
     }
-    FZ_CHECK(!was_broken, "queue %u: pop returned an element on a broken device", qi);
+    FZ_CHECK(!was_broken,
+             "queue %u: pop returned an element on a broken device", qi);
     FZ_CHECK(vq->vring.num > 0 && e->index < vq->vring.num,
-             "queue %u: popped head %u >= queue size %u", qi, e->index, vq->vring.num);
-    FZ_CHECK(vq->inuse == inuse + !resubmit, "queue %u: %spop moved inuse %u -> %u", qi,
+             "queue %u: popped head %u >= queue size %u", qi, e->index,
+             vq->vring.num);
+    FZ_CHECK(vq->inuse == inuse + !resubmit,
+             "queue %u: %spop moved inuse %u -> %u", qi,
              resubmit ? "resubmission " : "", inuse, vq->inuse);
     FZ_CHECK(find_out(q, e->index) < 0,
-             "queue %u: head %u popped again while the device still holds it", qi, e->index);
-    FZ_CHECK(e->in_num == 0 || e->in_sg, "in_sg NULL with in_num %u", e->in_num);
-    FZ_CHECK(e->out_num == 0 || e->out_sg, "out_sg NULL with out_num %u", e->out_num);
+             "queue %u: head %u popped again while the device still holds it",
+             qi, e->index);
+    FZ_CHECK(e->in_num == 0 || e->in_sg, "in_sg NULL with in_num %u",
+             e->in_num);
+    FZ_CHECK(e->out_num == 0 || e->out_sg, "out_sg NULL with out_num %u",
+             e->out_num);
     FZ_CHECK(e->in_num + e->out_num <= 4 * VIRTQUEUE_MAX_SIZE,
              "queue %u: element with %u iovecs", qi, e->in_num + e->out_num);
     memset((uint8_t *)e + sizeof(*e), 0xa5, FZ_ELEM_TAIL); /* room asked for */
     check_iov(r, e->out_sg, e->out_num, false);
     check_iov(r, e->in_sg, e->in_num, true);
-    FZ_CHECK(q->n < FZ_MAX_OUT, "queue %u: more than %d elements outstanding", qi,
-             FZ_MAX_OUT);
+    FZ_CHECK(q->n < FZ_MAX_OUT, "queue %u: more than %d elements outstanding",
+             qi, FZ_MAX_OUT);
     q->out[q->n++] = e;
-    fz_log("pop q%u head %u out %u in %u\n", qi, e->index, e->out_num, e->in_num);
+    fz_log("pop q%u head %u out %u in %u\n", qi, e->index, e->out_num,
+           e->in_num);
     return e;
 }
 
@@ -492,38 +517,48 @@ struct used_snap {
 
 static struct used_snap snap_used(struct fz_rings *r, VuVirtq *vq)
 {
-    struct used_snap s = {.used = vq->vring.used, .inuse = vq->inuse, .broken = r->dev->broken};
+    struct used_snap s = { .used = vq->vring.used,
+                           .inuse = vq->inuse,
+                           .broken = r->dev->broken };
 
     s.mapped = s.used != NULL;
-    s.idx = vq->used_idx; /* the library's shadow: the guest may scribble on used->idx */
+    s.idx =
+        vq->used_idx; /* the library's shadow: the guest may scribble on used->idx */
     return s;
 }
 
 /* used->idx moved by 0 or `want` and inuse by the same amount, without wrap. */
-static unsigned check_used_moved(struct fz_rings *r, unsigned qi, const struct used_snap *b,
-                                 unsigned want, const char *what)
+static unsigned check_used_moved(struct fz_rings *r, unsigned qi,
+                                 const struct used_snap *b, unsigned want,
+                                 const char *what)
 {
     VuVirtq *vq = &r->dev->vq[qi];
     uint16_t delta;
 
-    FZ_CHECK(vq->inuse <= b->inuse, "queue %u: %s raised inuse %u -> %u (underflow?)", qi,
-             what, b->inuse, vq->inuse);
+    FZ_CHECK(vq->inuse <= b->inuse,
+             "queue %u: %s raised inuse %u -> %u (underflow?)", qi, what,
+             b->inuse, vq->inuse);
     if (!b->mapped || vq->vring.used != b->used) {
         return 0;
     }
     delta = (uint16_t)(vq->used_idx - b->idx);
     if (delta && !r->q[qi].used_tainted) {
-        FZ_CHECK(ld16(&b->used->idx) == vq->used_idx, "queue %u: %s: used->idx %u in guest "
-                 "memory, %u in the library", qi, what, ld16(&b->used->idx), vq->used_idx);
+        FZ_CHECK(ld16(&b->used->idx) == vq->used_idx,
+                 "queue %u: %s: used->idx %u in guest "
+                 "memory, %u in the library",
+                 qi, what, ld16(&b->used->idx), vq->used_idx);
     }
-    FZ_CHECK(delta == 0 || delta == want, "queue %u: %s of %u moved used->idx by %u", qi,
-             what, want, delta);
-    FZ_CHECK(b->inuse - vq->inuse == delta, "queue %u: %s moved used->idx by %u but inuse "
-             "by %u", qi, what, delta, b->inuse - vq->inuse);
+    FZ_CHECK(delta == 0 || delta == want,
+             "queue %u: %s of %u moved used->idx by %u", qi, what, want, delta);
+    FZ_CHECK(b->inuse - vq->inuse == delta,
+             "queue %u: %s moved used->idx by %u but inuse "
+             "by %u",
+             qi, what, delta, b->inuse - vq->inuse);
     return delta;
 }
 
-static void do_push(struct fz_rings *r, unsigned qi, unsigned which, uint32_t len)
+static void do_push(struct fz_rings *r, unsigned qi, unsigned which,
+                    uint32_t len)
 {
     VuDev *dev = r->dev;
     VuVirtq *vq = &dev->vq[qi];
@@ -544,16 +579,19 @@ static void do_push(struct fz_rings *r, unsigned qi, unsigned which, uint32_t le
     }
     q->filled -= moved;
     if (b.mapped && !b.broken && !dev->broken && vq->vring.used == b.used) {
-        FZ_CHECK(moved == 1, "queue %u: push of popped head %u did not complete it", qi,
+        FZ_CHECK(moved == 1,
+                 "queue %u: push of popped head %u did not complete it", qi,
                  e->index);
     }
     if (moved) {
         struct vring_used_elem ue;
 
         memcpy(&ue, &b.used->ring[b.idx % vq->vring.num], sizeof(ue));
-        FZ_CHECK(ue.id == e->index, "queue %u: used entry id %u, pushed head %u", qi, ue.id,
+        FZ_CHECK(ue.id == e->index,
+                 "queue %u: used entry id %u, pushed head %u", qi, ue.id,
                  e->index);
-        FZ_CHECK(ue.len <= len, "queue %u: used len %u > pushed len %u", qi, ue.len, len);
+        FZ_CHECK(ue.len <= len, "queue %u: used len %u > pushed len %u", qi,
+                 ue.len, len);
     }
     if (r->after_push) {
         r->after_push(r, qi, e, len, moved);
@@ -561,8 +599,8 @@ static void do_push(struct fz_rings *r, unsigned qi, unsigned which, uint32_t le
     free(e);
 }
 
-static void do_fill(struct fz_rings *r, unsigned qi, unsigned which, uint32_t len,
-                    unsigned idx)
+static void do_fill(struct fz_rings *r, unsigned qi, unsigned which,
+                    uint32_t len, unsigned idx)
 {
     VuDev *dev = r->dev;
     VuVirtq *vq = &dev->vq[qi];
@@ -584,11 +622,12 @@ static void do_fill(struct fz_rings *r, unsigned qi, unsigned which, uint32_t le
     free(e);
 }
 
-static void do_fake_push(struct fz_rings *r, unsigned qi, uint32_t index, uint32_t len)
+static void do_fake_push(struct fz_rings *r, unsigned qi, uint32_t index,
+                         uint32_t len)
 {
     VuDev *dev = r->dev;
     VuVirtq *vq = &dev->vq[qi];
-    VuVirtqElement e = {.index = index};
+    VuVirtqElement e = { .index = index };
     struct used_snap b = snap_used(r, vq);
 
     if (find_out(&r->q[qi], index) >= 0) {
@@ -596,8 +635,10 @@ static void do_fake_push(struct fz_rings *r, unsigned qi, uint32_t index, uint32
     }
     vu_queue_push(dev, vq, &e, len);
     FZ_CHECK(vq->used_idx == b.idx,
-             "queue %u: push of head %u, which was never popped, completed it", qi, index);
-    FZ_CHECK(vq->inuse == b.inuse, "queue %u: push of an unpopped head changed inuse", qi);
+             "queue %u: push of head %u, which was never popped, completed it",
+             qi, index);
+    FZ_CHECK(vq->inuse == b.inuse,
+             "queue %u: push of an unpopped head changed inuse", qi);
 }
 
 static void do_rewind(struct fz_rings *r, unsigned qi, unsigned num)
@@ -610,14 +651,16 @@ static void do_rewind(struct fz_rings *r, unsigned qi, unsigned num)
     bool ok = vu_queue_rewind(dev, vq, num);
 
     if (num > inuse) {
-        FZ_CHECK(!ok, "queue %u: rewind of %u with only %u in use succeeded", qi, num, inuse);
+        FZ_CHECK(!ok, "queue %u: rewind of %u with only %u in use succeeded",
+                 qi, num, inuse);
     }
     if (ok) {
-        FZ_CHECK(vq->inuse == inuse - num, "queue %u: rewind %u moved inuse %u -> %u", qi, num,
-                 inuse, vq->inuse);
+        FZ_CHECK(vq->inuse == inuse - num,
+                 "queue %u: rewind %u moved inuse %u -> %u", qi, num, inuse,
+                 vq->inuse);
         FZ_CHECK((uint16_t)(last - vq->last_avail_idx) == num,
-                 "queue %u: rewind %u moved last_avail_idx %u -> %u", qi, num, last,
-                 vq->last_avail_idx);
+                 "queue %u: rewind %u moved last_avail_idx %u -> %u", qi, num,
+                 last, vq->last_avail_idx);
         for (unsigned i = 0; i < num && q->n > 0; i++) {
             free(take_out(q, q->n - 1));
         }
@@ -633,12 +676,13 @@ static void do_unpop(struct fz_rings *r, unsigned qi)
     VuVirtq *vq = &dev->vq[qi];
     struct fz_queue *q = &r->q[qi];
     unsigned inuse = vq->inuse;
-    VuVirtqElement fake = {.index = 0};
+    VuVirtqElement fake = { .index = 0 };
     VuVirtqElement *e = q->n ? q->out[q->n - 1] : &fake;
 
     vu_queue_unpop(dev, vq, e, 0);
-    FZ_CHECK(vq->inuse <= inuse, "queue %u: unpop raised inuse %u -> %u (underflow)", qi,
-             inuse, vq->inuse);
+    FZ_CHECK(vq->inuse <= inuse,
+             "queue %u: unpop raised inuse %u -> %u (underflow)", qi, inuse,
+             vq->inuse);
     FZ_CHECK(inuse - vq->inuse <= 1, "queue %u: unpop dropped inuse by %u", qi,
              inuse - vq->inuse);
     if (e != &fake && vq->inuse != inuse) {
@@ -646,7 +690,8 @@ static void do_unpop(struct fz_rings *r, unsigned qi)
     }
 }
 
-static void do_avail_bytes(struct fz_rings *r, unsigned qi, uint32_t max_in, uint32_t max_out)
+static void do_avail_bytes(struct fz_rings *r, unsigned qi, uint32_t max_in,
+                           uint32_t max_out)
 {
     VuDev *dev = r->dev;
     VuVirtq *vq = &dev->vq[qi];
@@ -662,10 +707,12 @@ static void do_avail_bytes(struct fz_rings *r, unsigned qi, uint32_t max_in, uin
 }
 
 /* Write a descriptor into the guest's table of queue vq (little-endian). */
-static void put_desc(struct fz_rings *r, struct vring_desc *d, uint64_t addr, uint32_t len,
-                     uint16_t flags, uint16_t next)
+static void put_desc(struct fz_rings *r, struct vring_desc *d, uint64_t addr,
+                     uint32_t len, uint16_t flags, uint16_t next)
 {
-    struct vring_desc v = {.addr = addr, .len = len, .flags = flags, .next = next};
+    struct vring_desc v = {
+        .addr = addr, .len = len, .flags = flags, .next = next
+    };
 
     note_guest_write(r, d, sizeof(v));
     memcpy(d, &v, sizeof(v));
@@ -685,7 +732,8 @@ static void avail_put(struct fz_rings *r, VuVirtq *vq, uint16_t head)
     st16(&vq->vring.avail->idx, (uint16_t)(idx + 1));
 }
 
-static void build_chain(struct fz_rings *r, VuVirtq *vq, struct tlv *t, bool indirect)
+static void build_chain(struct fz_rings *r, VuVirtq *vq, struct tlv *t,
+                        bool indirect)
 {
     uint16_t head = tlv_u16(t);
     unsigned n = 1 + tlv_u8(t) % 32;
@@ -703,19 +751,22 @@ static void build_chain(struct fz_rings *r, VuVirtq *vq, struct tlv *t, bool ind
     if (indirect) {
         tbl = fz_guest_ptr(r->dev, table, 16ULL * n);
         for (unsigned k = 0; tbl && k < n; k++) {
-            put_desc(r, &tbl[k], gpa + (uint64_t)k * seglen, seglen,
-                     (uint16_t)((k + 1 < n ? VRING_DESC_F_NEXT : 0) |
-                                ((wmask >> (k % 8)) & 1 ? VRING_DESC_F_WRITE : 0)),
-                     (uint16_t)(k + 1));
+            put_desc(
+                r, &tbl[k], gpa + (uint64_t)k * seglen, seglen,
+                (uint16_t)((k + 1 < n ? VRING_DESC_F_NEXT : 0) |
+                           ((wmask >> (k % 8)) & 1 ? VRING_DESC_F_WRITE : 0)),
+                (uint16_t)(k + 1));
         }
-        put_desc(r, &vq->vring.desc[head], table, 16 * n, VRING_DESC_F_INDIRECT, 0);
+        put_desc(r, &vq->vring.desc[head], table, 16 * n, VRING_DESC_F_INDIRECT,
+                 0);
     } else {
         for (unsigned k = 0; k < n; k++) {
             unsigned i = (head + k) % num;
-            put_desc(r, &vq->vring.desc[i], gpa + (uint64_t)k * seglen, seglen,
-                     (uint16_t)((k + 1 < n ? VRING_DESC_F_NEXT : 0) |
-                                ((wmask >> (k % 8)) & 1 ? VRING_DESC_F_WRITE : 0)),
-                     (uint16_t)((i + 1) % num));
+            put_desc(
+                r, &vq->vring.desc[i], gpa + (uint64_t)k * seglen, seglen,
+                (uint16_t)((k + 1 < n ? VRING_DESC_F_NEXT : 0) |
+                           ((wmask >> (k % 8)) & 1 ? VRING_DESC_F_WRITE : 0)),
+                (uint16_t)((i + 1) % num));
         }
     }
     avail_put(r, vq, head);
@@ -734,9 +785,10 @@ void fz_rings_service(struct fz_rings *r, unsigned qi)
     vq = &dev->vq[qi];
     while ((e = do_pop(r, qi)) != NULL) {
         pops++;
-        FZ_CHECK(pops <= VIRTQUEUE_MAX_SIZE,
-                 "queue %u: one kick yielded more than %d elements (unbounded work)", qi,
-                 VIRTQUEUE_MAX_SIZE);
+        FZ_CHECK(
+            pops <= VIRTQUEUE_MAX_SIZE,
+            "queue %u: one kick yielded more than %d elements (unbounded work)",
+            qi, VIRTQUEUE_MAX_SIZE);
     }
     while (r->q[qi].n) {
         do_push(r, qi, 0, 1);
@@ -754,16 +806,17 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
         VuVirtq *vq;
         struct vring_avail *av;
 
-        if (op != FZ_OP_GUEST_WRITE && op != FZ_OP_CONFIG_CHANGE && op != FZ_OP_SHARED_OBJECT &&
-            op != FZ_OP_MISC) {
+        if (op != FZ_OP_GUEST_WRITE && op != FZ_OP_CONFIG_CHANGE &&
+            op != FZ_OP_SHARED_OBJECT && op != FZ_OP_MISC) {
             qi = tlv_u8(t) % r->nq;
         }
         vq = &dev->vq[qi];
         av = vq->vring.avail;
         if (fz_verbose) {
-            fz_log("op %u q%u (inuse %u last_avail %u used %u/%d broken %d)\n", op, qi,
-                   vq->inuse, vq->last_avail_idx, vq->used_idx,
-                   vq->vring.used ? (int)ld16(&vq->vring.used->idx) : -1, dev->broken);
+            fz_log("op %u q%u (inuse %u last_avail %u used %u/%d broken %d)\n",
+                   op, qi, vq->inuse, vq->last_avail_idx, vq->used_idx,
+                   vq->vring.used ? (int)ld16(&vq->vring.used->idx) : -1,
+                   dev->broken);
         }
         if (r->ops_run == 0) {
             fz_rings_check(r); /* later ops are checked after they run */
@@ -794,9 +847,10 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
             moved = check_used_moved(r, qi, &b, num, "flush");
             /* Only filled slots may be published: anything more hands the
              * guest stale used entries (heads the device may still hold). */
-            FZ_CHECK(moved <= r->q[qi].filled, "queue %u: flush of %u published %u used "
-                     "entries but only %u were filled since the last flush", qi, num, moved,
-                     r->q[qi].filled);
+            FZ_CHECK(moved <= r->q[qi].filled,
+                     "queue %u: flush of %u published %u used "
+                     "entries but only %u were filled since the last flush",
+                     qi, num, moved, r->q[qi].filled);
             r->q[qi].filled -= moved;
             break;
         }
@@ -825,7 +879,8 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
             (void)vu_queue_empty(dev, vq);
             (void)vu_queue_enabled(dev, vq);
             (void)vu_queue_started(dev, vq);
-            FZ_CHECK(vq->inuse == inuse, "queue %u: vu_queue_empty changed inuse", qi);
+            FZ_CHECK(vq->inuse == inuse,
+                     "queue %u: vu_queue_empty changed inuse", qi);
             break;
         }
         case FZ_OP_DESC: {
@@ -835,7 +890,8 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
             uint16_t flags = tlv_u16(t);
             uint16_t next = tlv_u16(t);
             if (vq->vring.desc) {
-                put_desc(r, &vq->vring.desc[i % vq->vring.num], addr, len, flags, next);
+                put_desc(r, &vq->vring.desc[i % vq->vring.num], addr, len,
+                         flags, next);
             }
             break;
         }
@@ -902,8 +958,9 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
             unsigned kind = tlv_u8(t) % 3;
             int32_t size = (int32_t)tlv_u32(t);
             int32_t off = (int32_t)tlv_u32(t);
-            int fd = kind == 1 ? eventfd(0, EFD_CLOEXEC)
-                   : kind == 2 ? memfd_create("fuzz-notifier", MFD_CLOEXEC) : -1;
+            int fd = kind == 1   ? eventfd(0, EFD_CLOEXEC)
+                     : kind == 2 ? memfd_create("fuzz-notifier", MFD_CLOEXEC)
+                                 : -1;
             (void)vu_set_queue_host_notifier(dev, vq, fd, size, off);
             if (fd >= 0) {
                 close(fd); /* the library sent a copy; ours stays ours */
@@ -912,7 +969,7 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
         }
         case FZ_OP_SHARED_OBJECT: {
             unsigned which = tlv_u8(t) % 3;
-            unsigned char uuid[UUID_LEN] = {0};
+            unsigned char uuid[UUID_LEN] = { 0 };
             size_t got;
             const uint8_t *p = tlv_bytes(t, UUID_LEN, &got);
             int dmabuf = -1;
@@ -934,11 +991,14 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
             const char *name = vu_request_to_string(req);
             const char *err = vu_last_error(dev);
             VuVirtq *got = vu_get_queue(dev, qidx);
-            FZ_CHECK(name != NULL && strnlen(name, 64) < 64, "request name of %u", req);
+            FZ_CHECK(name != NULL && strnlen(name, 64) < 64,
+                     "request name of %u", req);
             FZ_CHECK(err != NULL && strnlen(err, 4096) < 4096, "vu_last_error");
             FZ_CHECK(vu_version() != NULL, "vu_version");
-            FZ_CHECK((qidx >= 0 && qidx < (int)r->nq) ? got == &dev->vq[qidx] : got == NULL,
-                     "vu_get_queue(%d) with %u queues returned %p", qidx, r->nq, (void *)got);
+            FZ_CHECK((qidx >= 0 && qidx < (int)r->nq) ? got == &dev->vq[qidx]
+                                                      : got == NULL,
+                     "vu_get_queue(%d) with %u queues returned %p", qidx, r->nq,
+                     (void *)got);
             /* A pointer just past the queue array: the library must notice. */
             (void)vu_queue_empty(dev, dev->vq + r->nq);
             (void)vu_queue_pop(dev, dev->vq + r->nq, 64);

@@ -18,11 +18,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* An invariant: abort (so that the fuzzer reports it) when it does not hold. */
-#define FZ_CHECK(cond, ...)                                                   \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                  \
-        }                                                                     \
+#define FZ_CHECK(cond, ...)                                                    \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                   \
+        }                                                                      \
     } while (0)
 
 void fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
@@ -41,7 +41,8 @@ void fz_fd_check_begin(void);
 void fz_fd_check_end(const char *target);
 
 /* ---- the watch table (what an event loop would hold) ---- */
-void fz_set_watch(VuDev *dev, int fd, int condition, vu_watch_cb cb, void *data);
+void fz_set_watch(VuDev *dev, int fd, int condition, vu_watch_cb cb,
+                  void *data);
 void fz_remove_watch(VuDev *dev, int fd);
 /* Call the callback of every watched fd that poll() reports ready. */
 void fz_run_watches(VuDev *dev);
@@ -83,8 +84,8 @@ struct fz_rings {
     void (*before_op)(struct fz_rings *r, unsigned op, unsigned qidx);
     void (*after_op)(struct fz_rings *r);
     /* Called after each push of a popped element (moved: used idx delta). */
-    void (*after_push)(struct fz_rings *r, unsigned qidx, const VuVirtqElement *e,
-                       unsigned len, unsigned moved);
+    void (*after_push)(struct fz_rings *r, unsigned qidx,
+                       const VuVirtqElement *e, unsigned len, unsigned moved);
     unsigned ops_run;
     unsigned epoch; /* bumped whenever guest memory may have changed */
 };
@@ -114,21 +115,22 @@ enum fz_op {
     FZ_OP_NOTIFY = 7,      /* u8 q */
     FZ_OP_SET_NOTIF = 8,   /* u8 q, u8 enable */
     FZ_OP_EMPTY = 9,       /* u8 q */
-    FZ_OP_DESC = 10,       /* u8 q, u16 i, u64 addr, u32 len, u16 flags, u16 next */
+    FZ_OP_DESC = 10, /* u8 q, u16 i, u64 addr, u32 len, u16 flags, u16 next */
     FZ_OP_AVAIL_PUT = 11,  /* u8 q, u16 head */
     FZ_OP_AVAIL_IDX = 12,  /* u8 q, u16 idx */
     FZ_OP_USED_EVENT = 13, /* u8 q, u16 value */
-    FZ_OP_CHAIN = 14,      /* u8 q, u16 head, u8 n, u8 wmask, u16 seglen, u64 gpa */
-    FZ_OP_INDIRECT = 15,   /* u8 q, u16 head, u8 n, u8 wmask, u16 seglen, u64 table, u64 gpa */
-    FZ_OP_GUEST_WRITE = 16,/* u64 gpa, u8 len, len bytes */
-    FZ_OP_KICK = 17,       /* u8 q */
-    FZ_OP_FAKE_PUSH = 18,  /* u8 q, u32 index, u32 len */
+    FZ_OP_CHAIN = 14, /* u8 q, u16 head, u8 n, u8 wmask, u16 seglen, u64 gpa */
+    FZ_OP_INDIRECT =
+        15, /* u8 q, u16 head, u8 n, u8 wmask, u16 seglen, u64 table, u64 gpa */
+    FZ_OP_GUEST_WRITE = 16,   /* u64 gpa, u8 len, len bytes */
+    FZ_OP_KICK = 17,          /* u8 q */
+    FZ_OP_FAKE_PUSH = 18,     /* u8 q, u32 index, u32 len */
     FZ_OP_CONFIG_CHANGE = 19, /* (none) */
-    FZ_OP_NOTIFY_SYNC = 20,/* u8 q */
-    FZ_OP_AVAIL_FLAGS = 21,/* u8 q, u16 flags */
+    FZ_OP_NOTIFY_SYNC = 20,   /* u8 q */
+    FZ_OP_AVAIL_FLAGS = 21,   /* u8 q, u16 flags */
     FZ_OP_HOST_NOTIFIER = 22, /* u8 q, u8 fd kind, u32 size, u32 offset */
     FZ_OP_SHARED_OBJECT = 23, /* u8 which (add, rm, lookup), 16 bytes uuid */
-    FZ_OP_MISC = 24,       /* u32 request, u32 queue index */
+    FZ_OP_MISC = 24,          /* u32 request, u32 queue index */
     FZ_OP_MAX
 };
 

@@ -34,16 +34,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_MSGS 512          /* dispatches per input */
-#define MAX_INPUT_FDS 64      /* fds created per input */
+#define MAX_MSGS 512     /* dispatches per input */
+#define MAX_INPUT_FDS 64 /* fds created per input */
 #define MEMFD_POOL 16
 #define MEMFD_MAX_SIZE (1ULL << 30)
 
 /* CONFIG record flags. */
-#define CFG_IN_ORDER 0x01   /* queue_is_processed_in_order returns true */
-#define CFG_RECORD 0x02     /* run the traffic recorder (to /dev/null) */
-#define CFG_DEVICE_TAKES 0x04 /* process_msg handles RARP, MTU, GPU socket, IOTLB */
-#define CFG_NO_CONFIG 0x08  /* the device has no get_config/set_config */
+#define CFG_IN_ORDER 0x01 /* queue_is_processed_in_order returns true */
+#define CFG_RECORD 0x02   /* run the traffic recorder (to /dev/null) */
+#define CFG_DEVICE_TAKES                                                       \
+    0x04 /* process_msg handles RARP, MTU, GPU socket, IOTLB */
+#define CFG_NO_CONFIG 0x08 /* the device has no get_config/set_config */
 
 struct cfg {
     uint64_t features;
@@ -53,9 +54,10 @@ struct cfg {
 };
 
 static const struct cfg default_cfg = {
-    .features = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
-                (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_F_NOTIFY_ON_EMPTY) |
-                (1ULL << VIRTIO_F_ANY_LAYOUT) | 0xffffffULL /* device bits */,
+    .features =
+        (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
+        (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_F_NOTIFY_ON_EMPTY) |
+        (1ULL << VIRTIO_F_ANY_LAYOUT) | 0xffffffULL /* device bits */,
     .protocol_features = (1ULL << VHOST_USER_PROTOCOL_F_MQ) |
                          (1ULL << VHOST_USER_PROTOCOL_F_LOG_SHMFD) |
                          (1ULL << VHOST_USER_PROTOCOL_F_RARP) |
@@ -92,7 +94,8 @@ static struct {
     struct cfg cfg;
     struct fz_rings rings;
     int fds[MAX_INPUT_FDS]; /* every fd sent so far, for VU_TLV_FD_DUP */
-    bool owned[MAX_INPUT_FDS]; /* we close it at the end (pool memfds are not) */
+    bool
+        owned[MAX_INPUT_FDS]; /* we close it at the end (pool memfds are not) */
     unsigned nfds;
     unsigned memfds_used;
     struct peer peers[MAX_INPUT_FDS];
@@ -105,8 +108,8 @@ static void make_socketpair(void)
 {
     int sv[2];
 
-    FZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair: %s",
-             strerror(errno));
+    FZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0,
+             "socketpair: %s", strerror(errno));
     fe_sock = sv[0];
     lib_sock = sv[1];
 }
@@ -143,7 +146,8 @@ static void cb_set_features(VuDev *dev, uint64_t f)
                        (1ULL << VHOST_USER_F_PROTOCOL_FEATURES);
 
     (void)dev;
-    FZ_CHECK((f & ~allowed) == 0, "set_features 0x%llx has bits never offered (0x%llx)",
+    FZ_CHECK((f & ~allowed) == 0,
+             "set_features 0x%llx has bits never offered (0x%llx)",
              (unsigned long long)f, (unsigned long long)allowed);
 }
 
@@ -166,7 +170,8 @@ static int cb_process_msg(VuDev *dev, VhostUserMsg *m, int *do_reply)
     FZ_CHECK(m->fd_num >= 0 && m->fd_num <= VHOST_MEMORY_BASELINE_NREGIONS,
              "process_msg: fd_num %d", m->fd_num);
     for (int i = 0; i < m->fd_num; i++) {
-        FZ_CHECK(fcntl(m->fds[i], F_GETFD) >= 0, "process_msg: fd %d is not open", m->fds[i]);
+        FZ_CHECK(fcntl(m->fds[i], F_GETFD) >= 0,
+                 "process_msg: fd %d is not open", m->fds[i]);
     }
     if (m->request == VHOST_USER_POSTCOPY_LISTEN) {
         /* Never let postcopy listen: with memory registered to a userfaultfd
@@ -209,25 +214,28 @@ static int cb_process_msg(VuDev *dev, VhostUserMsg *m, int *do_reply)
 static void cb_queue_set_started(VuDev *dev, int qidx, bool started)
 {
     (void)started;
-    FZ_CHECK(qidx >= 0 && qidx < dev->max_queues, "queue_set_started(%d)", qidx);
+    FZ_CHECK(qidx >= 0 && qidx < dev->max_queues, "queue_set_started(%d)",
+             qidx);
 }
 
 static bool cb_in_order(VuDev *dev, int qidx)
 {
-    FZ_CHECK(qidx >= 0 && qidx < dev->max_queues, "queue_is_processed_in_order(%d)", qidx);
+    FZ_CHECK(qidx >= 0 && qidx < dev->max_queues,
+             "queue_is_processed_in_order(%d)", qidx);
     return S.cfg.flags & CFG_IN_ORDER;
 }
 
 static int cb_get_config(VuDev *dev, uint8_t *config, uint32_t len)
 {
     (void)dev;
-    FZ_CHECK(len > 0 && len <= VHOST_USER_MAX_CONFIG_SIZE, "get_config len %u", len);
+    FZ_CHECK(len > 0 && len <= VHOST_USER_MAX_CONFIG_SIZE, "get_config len %u",
+             len);
     memcpy(config, S.config_space, len);
     return len == 7 ? -1 : 0; /* one length fails, to reach the error path */
 }
 
-static int cb_set_config(VuDev *dev, const uint8_t *data, uint32_t offset, uint32_t size,
-                         uint32_t flags)
+static int cb_set_config(VuDev *dev, const uint8_t *data, uint32_t offset,
+                         uint32_t size, uint32_t flags)
 {
     (void)dev;
     (void)flags;
@@ -268,7 +276,8 @@ static const VuDevIface iface_min = {
 
 static void queue_handler(VuDev *dev, int qidx)
 {
-    FZ_CHECK(dev == &S.dev && qidx >= 0 && qidx < dev->max_queues, "handler(%d)", qidx);
+    FZ_CHECK(dev == &S.dev && qidx >= 0 && qidx < dev->max_queues,
+             "handler(%d)", qidx);
     fz_rings_service(&S.rings, (unsigned)qidx);
 }
 
@@ -331,7 +340,7 @@ static int make_socket(void)
         return -1;
     }
     if (S.npeers < MAX_INPUT_FDS && fstat(sv[1], &st) == 0) {
-        S.peers[S.npeers++] = (struct peer){.ours = sv[0], .sent = st.st_ino};
+        S.peers[S.npeers++] = (struct peer){ .ours = sv[0], .sent = st.st_ino };
     } else {
         close(sv[0]);
     }
@@ -384,7 +393,8 @@ static int make_fd(struct tlv *t)
 
 /* ---- socket I/O of the fake frontend ---- */
 
-static void send_all(int sock, const uint8_t *buf, size_t len, const int *fds, int nfds)
+static void send_all(int sock, const uint8_t *buf, size_t len, const int *fds,
+                     int nfds)
 {
     union {
         char buf[CMSG_SPACE(sizeof(int) * (VU_TLV_MAX_FDS + 1))];
@@ -393,8 +403,9 @@ static void send_all(int sock, const uint8_t *buf, size_t len, const int *fds, i
     size_t done = 0;
 
     while (done < len) {
-        struct iovec iov = {.iov_base = (void *)(buf + done), .iov_len = len - done};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+        struct iovec iov = { .iov_base = (void *)(buf + done),
+                             .iov_len = len - done };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
         ssize_t n;
 
         if (done == 0 && nfds > 0) {
@@ -430,20 +441,24 @@ static size_t recv_now(int sock, uint8_t *buf, size_t cap, int *nfds_out)
     for (;;) {
         uint8_t trash[4096];
         struct iovec iov;
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                            .msg_controllen = sizeof(control.buf)};
+        struct msghdr mh = { .msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = control.buf,
+                             .msg_controllen = sizeof(control.buf) };
         ssize_t n;
 
         if (total < cap) {
-            iov = (struct iovec){.iov_base = buf + total, .iov_len = cap - total};
+            iov = (struct iovec){ .iov_base = buf + total,
+                                  .iov_len = cap - total };
         } else {
-            iov = (struct iovec){.iov_base = trash, .iov_len = sizeof(trash)};
+            iov = (struct iovec){ .iov_base = trash, .iov_len = sizeof(trash) };
         }
         n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (n <= 0) {
             break;
         }
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
+             c = CMSG_NXTHDR(&mh, c)) {
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
                 size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
                 for (size_t i = 0; i < k; i++) {
@@ -479,15 +494,21 @@ static unsigned check_replies(uint32_t request)
     while (pos < n) {
         uint32_t req, flags, size;
 
-        FZ_CHECK(n - pos >= VHOST_USER_HDR_SIZE, "reply: %zu stray bytes", n - pos);
+        FZ_CHECK(n - pos >= VHOST_USER_HDR_SIZE, "reply: %zu stray bytes",
+                 n - pos);
         memcpy(&req, buf + pos, 4);
         memcpy(&flags, buf + pos + 4, 4);
         memcpy(&size, buf + pos + 8, 4);
-        FZ_CHECK(flags == (1u | VHOST_USER_REPLY_MASK), "reply flags 0x%x are not "
-                 "VERSION|REPLY", flags);
-        FZ_CHECK(req == request, "reply to request %u names request %u", request, req);
-        FZ_CHECK(size <= sizeof(((VhostUserMsg *)0)->payload), "reply size %u", size);
-        FZ_CHECK(n - pos - VHOST_USER_HDR_SIZE >= size, "reply shorter than its size");
+        FZ_CHECK(flags == (1u | VHOST_USER_REPLY_MASK),
+                 "reply flags 0x%x are not "
+                 "VERSION|REPLY",
+                 flags);
+        FZ_CHECK(req == request, "reply to request %u names request %u",
+                 request, req);
+        FZ_CHECK(size <= sizeof(((VhostUserMsg *)0)->payload), "reply size %u",
+                 size);
+        FZ_CHECK(n - pos - VHOST_USER_HDR_SIZE >= size,
+                 "reply shorter than its size");
         pos += VHOST_USER_HDR_SIZE + size;
         count++;
     }
@@ -527,7 +548,8 @@ static bool socket_also_notifier(ino_t ino)
         return true;
     }
     for (unsigned i = 0; i < S.dev.max_queues; i++) {
-        if (same_file(S.dev.vq[i].call_fd, ino) || same_file(S.dev.vq[i].err_fd, ino) ||
+        if (same_file(S.dev.vq[i].call_fd, ino) ||
+            same_file(S.dev.vq[i].err_fd, ino) ||
             same_file(S.dev.vq[i].kick_fd, ino)) {
             return true;
         }
@@ -555,12 +577,13 @@ static void drain_peers(void)
         while (pos < n) {
             uint32_t req, flags, size;
 
-            FZ_CHECK(n - pos >= VHOST_USER_HDR_SIZE, "backend channel: %zu stray bytes",
-                     n - pos);
+            FZ_CHECK(n - pos >= VHOST_USER_HDR_SIZE,
+                     "backend channel: %zu stray bytes", n - pos);
             memcpy(&req, buf + pos, 4);
             memcpy(&flags, buf + pos + 4, 4);
             memcpy(&size, buf + pos + 8, 4);
-            FZ_CHECK(req > 0 && req < VHOST_USER_BACKEND_MAX, "backend request %u", req);
+            FZ_CHECK(req > 0 && req < VHOST_USER_BACKEND_MAX,
+                     "backend request %u", req);
             FZ_CHECK((flags & ~(uint32_t)VHOST_USER_NEED_REPLY_MASK) == 1,
                      "backend request flags 0x%x", flags);
             FZ_CHECK(size <= sizeof(((VhostUserMsg *)0)->payload) &&
@@ -575,7 +598,7 @@ static void drain_peers(void)
 static void queue_backend_ack(uint32_t request)
 {
     struct peer *bp = backend_peer();
-    uint8_t m[VHOST_USER_HDR_SIZE + 8] = {0};
+    uint8_t m[VHOST_USER_HDR_SIZE + 8] = { 0 };
     uint32_t flags = 1u | VHOST_USER_REPLY_MASK, size = 8;
 
     if (!bp) {
@@ -591,15 +614,17 @@ static void queue_backend_ack(uint32_t request)
 static void queue_backend_reply_fd(uint32_t request)
 {
     struct peer *bp = backend_peer();
-    uint8_t m[VHOST_USER_HDR_SIZE + 8] = {0};
+    uint8_t m[VHOST_USER_HDR_SIZE + 8] = { 0 };
     uint32_t flags = 1u | VHOST_USER_REPLY_MASK, size = 8;
     union {
         char b[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } control;
-    struct iovec iov = {.iov_base = m, .iov_len = sizeof(m)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.b,
-                        .msg_controllen = sizeof(control.b)};
+    struct iovec iov = { .iov_base = m, .iov_len = sizeof(m) };
+    struct msghdr mh = { .msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = control.b,
+                         .msg_controllen = sizeof(control.b) };
     int fd;
 
     if (!bp || (fd = eventfd(0, EFD_CLOEXEC)) < 0) {
@@ -642,8 +667,9 @@ static void rings_kick(struct fz_rings *r, unsigned qi)
         struct stat st;
         /* Only an eventfd is signalled: writing to another kind of fd could
          * block (a full socket) or change guest memory. */
-        if (fstat(vq->kick_fd, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISSOCK(st.st_mode) &&
-            !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode)) {
+        if (fstat(vq->kick_fd, &st) == 0 && !S_ISREG(st.st_mode) &&
+            !S_ISSOCK(st.st_mode) && !S_ISFIFO(st.st_mode) &&
+            !S_ISCHR(st.st_mode)) {
             (void)eventfd_write(vq->kick_fd, 1);
         }
     }
@@ -665,7 +691,8 @@ static void rings_before_op(struct fz_rings *r, unsigned op, unsigned qi)
         has_pf(VHOST_USER_PROTOCOL_F_REPLY_ACK)) {
         queue_backend_ack(VHOST_USER_BACKEND_VRING_CALL);
     }
-    if (op == FZ_OP_CONFIG_CHANGE && has_pf(VHOST_USER_PROTOCOL_F_BACKEND_REQ) &&
+    if (op == FZ_OP_CONFIG_CHANGE &&
+        has_pf(VHOST_USER_PROTOCOL_F_BACKEND_REQ) &&
         has_pf(VHOST_USER_PROTOCOL_F_REPLY_ACK)) {
         queue_backend_ack(VHOST_USER_BACKEND_CONFIG_CHANGE_MSG);
     }
@@ -689,7 +716,8 @@ static bool do_message(struct tlv *t)
     uint16_t plen = tlv_u16(t);
     size_t got;
     const uint8_t *payload = tlv_bytes(t, plen, &got);
-    unsigned nfd_desc = tlv_u8(t) % (VU_TLV_MAX_FDS + 2); /* up to 9: one too many */
+    unsigned nfd_desc =
+        tlv_u8(t) % (VU_TLV_MAX_FDS + 2); /* up to 9: one too many */
     int fds[VU_TLV_MAX_FDS + 1];
     int nfds = 0;
     bool was_broken = S.dev.broken;
@@ -714,10 +742,11 @@ static bool do_message(struct tlv *t)
     }
     ok = vu_dispatch(&S.dev);
     replies = check_replies(request);
-    if (ok && !S.dev.broken && !was_broken && (flags & VHOST_USER_NEED_REPLY_MASK) &&
+    if (ok && !S.dev.broken && !was_broken &&
+        (flags & VHOST_USER_NEED_REPLY_MASK) &&
         (flags & VHOST_USER_VERSION_MASK) == 1) {
-        FZ_CHECK(replies == 1, "request %u with NEED_REPLY handled without a reply",
-                 request);
+        FZ_CHECK(replies == 1,
+                 "request %u with NEED_REPLY handled without a reply", request);
     }
     if (got > size && ok) {
         drain_lib_side(lib_sock); /* bytes beyond `size` belong to no message */
@@ -739,7 +768,8 @@ static void end_of_stream(const uint8_t *raw, size_t len)
     shutdown(fe_sock, SHUT_WR);
     S.eof = true;
     ok = vu_dispatch(&S.dev);
-    (void)check_replies(len >= 4 ? raw[0] | raw[1] << 8 | raw[2] << 16 | (uint32_t)raw[3] << 24
+    (void)check_replies(len >= 4 ? raw[0] | raw[1] << 8 | raw[2] << 16 |
+                                       (uint32_t)raw[3] << 24
                                  : 0);
     if (len < VHOST_USER_HDR_SIZE) {
         FZ_CHECK(!ok, "vu_dispatch returned true on a %zu-byte stream", len);
@@ -803,8 +833,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     sock = fcntl(lib_sock, F_DUPFD_CLOEXEC, 0);
     FZ_CHECK(sock >= 0, "dup: %s", strerror(errno));
-    FZ_CHECK(vu_init(&S.dev, S.cfg.max_queues, sock, fz_panic, NULL, fz_set_watch,
-                     fz_remove_watch,
+    FZ_CHECK(vu_init(&S.dev, S.cfg.max_queues, sock, fz_panic, NULL,
+                     fz_set_watch, fz_remove_watch,
                      (S.cfg.flags & CFG_NO_CONFIG) ? &iface_min : &iface_full),
              "vu_init failed");
     if (S.cfg.flags & CFG_RECORD) {
@@ -815,7 +845,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     S.rings.after_op = rings_after_op;
     S.rings.before_op = rings_before_op;
     for (unsigned i = 0; i < S.cfg.max_queues; i++) {
-        vu_set_queue_handler(&S.dev, vu_get_queue(&S.dev, (int)i), queue_handler);
+        vu_set_queue_handler(&S.dev, vu_get_queue(&S.dev, (int)i),
+                             queue_handler);
     }
 
     while (!tlv_done(&t) && msgs < MAX_MSGS) {

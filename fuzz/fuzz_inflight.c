@@ -63,11 +63,14 @@ static void setup_once(void)
     fz_verbose = getenv("FUZZ_VERBOSE") != NULL;
     region_fd = memfd_create("fuzz-inflight-guest", MFD_CLOEXEC);
     FZ_CHECK(region_fd >= 0 && ftruncate(region_fd, REG_SIZE) == 0, "memfd");
-    region = mmap(NULL, REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, region_fd, 0);
+    region =
+        mmap(NULL, REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, region_fd, 0);
     FZ_CHECK(region != MAP_FAILED, "mmap");
-    inflight_fd = memfd_create("fuzz-inflight-area", MFD_CLOEXEC); /* not sealable */
+    inflight_fd =
+        memfd_create("fuzz-inflight-area", MFD_CLOEXEC); /* not sealable */
     FZ_CHECK(inflight_fd >= 0, "memfd");
-    FZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
+    FZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0,
+             "socketpair");
     fe = sv[0];
     lib = sv[1];
 }
@@ -90,8 +93,9 @@ static void send_msg(uint32_t req, const void *payload, uint32_t size, int fd)
         char b[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } control;
-    struct iovec iov = {.iov_base = buf, .iov_len = VHOST_USER_HDR_SIZE + size};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    struct iovec iov = { .iov_base = buf,
+                         .iov_len = VHOST_USER_HDR_SIZE + size };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
     memcpy(buf, &req, 4);
     memcpy(buf + 4, &flags, 4);
@@ -123,7 +127,8 @@ static bool dispatch_acked(uint32_t req)
     memcpy(&flags, r + 4, 4);
     memcpy(&size, r + 8, 4);
     memcpy(&v, r + 12, 8);
-    FZ_CHECK(rreq == req && flags == (1u | VHOST_USER_REPLY_MASK) && size == 8, "bad ack");
+    FZ_CHECK(rreq == req && flags == (1u | VHOST_USER_REPLY_MASK) && size == 8,
+             "bad ack");
     return v == 0;
 }
 
@@ -170,22 +175,28 @@ static void build_file(struct tlv *t, unsigned nq_areas, uint16_t qsize)
             before[off + i] = p[i];
         }
     }
-    FZ_CHECK(ftruncate(inflight_fd, 0) == 0 && ftruncate(inflight_fd, (off_t)file_size) == 0,
+    FZ_CHECK(ftruncate(inflight_fd, 0) == 0 &&
+                 ftruncate(inflight_fd, (off_t)file_size) == 0,
              "ftruncate");
-    FZ_CHECK(pwrite(inflight_fd, before, file_size, 0) == (ssize_t)file_size, "pwrite");
+    FZ_CHECK(pwrite(inflight_fd, before, file_size, 0) == (ssize_t)file_size,
+             "pwrite");
 }
 
-static void setup_queue(unsigned q, unsigned num, uint16_t used_idx, uint16_t avail_idx)
+static void setup_queue(unsigned q, unsigned num, uint16_t used_idx,
+                        uint16_t avail_idx)
 {
     VuVirtq *vq = &dev.vq[q];
-    uint64_t desc = REG_GPA + 0x4000ULL * q, avail = REG_GPA + 0x10000 + 0x1000ULL * q,
+    uint64_t desc = REG_GPA + 0x4000ULL * q,
+             avail = REG_GPA + 0x10000 + 0x1000ULL * q,
              used = REG_GPA + 0x20000 + 0x3000ULL * q;
 
     vq->vring.num = num;
-    vq->vra = (struct vhost_vring_addr){.index = q,
-                                        .desc_user_addr = REG_QVA + (desc - REG_GPA),
-                                        .used_user_addr = REG_QVA + (used - REG_GPA),
-                                        .avail_user_addr = REG_QVA + (avail - REG_GPA)};
+    vq->vra =
+        (struct vhost_vring_addr){ .index = q,
+                                   .desc_user_addr = REG_QVA + (desc - REG_GPA),
+                                   .used_user_addr = REG_QVA + (used - REG_GPA),
+                                   .avail_user_addr =
+                                       REG_QVA + (avail - REG_GPA) };
     FZ_CHECK(vu_vring_map(&dev, vq), "rings of queue %u do not map", q);
     vu_impl(&dev)->vqp[q].addr_set = true;
     memcpy(&vq->vring.used->idx, &used_idx, 2);
@@ -199,7 +210,8 @@ static bool tracking(unsigned q)
 {
     VuVirtq *vq = &dev.vq[q];
 
-    return vq->inflight && vu_impl(&dev)->vqp[q].inflight_checked && !dev.broken &&
+    return vq->inflight && vu_impl(&dev)->vqp[q].inflight_checked &&
+           !dev.broken &&
            vq->vring.num <= vu_impl(&dev)->vqp[q].inflight_desc_cap;
 }
 
@@ -219,18 +231,22 @@ static void check_held_inflight(struct fz_rings *r)
         if (!tracking(q)) {
             continue;
         }
-        FZ_CHECK(vq->resubmit_num <= vq->vring.num, "queue %u: %u heads to resubmit on a "
-                 "ring of %u", q, vq->resubmit_num, vq->vring.num);
+        FZ_CHECK(vq->resubmit_num <= vq->vring.num,
+                 "queue %u: %u heads to resubmit on a "
+                 "ring of %u",
+                 q, vq->resubmit_num, vq->vring.num);
         for (unsigned i = 0; i < r->q[q].n; i++) {
             unsigned h = r->q[q].out[i]->index;
-            FZ_CHECK(vq->inflight->desc[h].inflight != 0, "queue %u: head %u is held by the "
-                     "device but not marked in flight", q, h);
+            FZ_CHECK(vq->inflight->desc[h].inflight != 0,
+                     "queue %u: head %u is held by the "
+                     "device but not marked in flight",
+                     q, h);
         }
     }
 }
 
-static void after_push(struct fz_rings *r, unsigned q, const VuVirtqElement *e, unsigned len,
-                       unsigned moved)
+static void after_push(struct fz_rings *r, unsigned q, const VuVirtqElement *e,
+                       unsigned len, unsigned moved)
 {
     VuVirtq *vq = &dev.vq[q];
 
@@ -239,10 +255,14 @@ static void after_push(struct fz_rings *r, unsigned q, const VuVirtqElement *e, 
     if (!moved || !tracking(q)) {
         return;
     }
-    FZ_CHECK(vq->inflight->used_idx == vq->used_idx, "queue %u: area used_idx %u, ring %u "
-             "after a push", q, vq->inflight->used_idx, vq->used_idx);
-    FZ_CHECK(vq->inflight->desc[e->index].inflight == 0, "queue %u: completed head %u still "
-             "marked in flight", q, e->index);
+    FZ_CHECK(vq->inflight->used_idx == vq->used_idx,
+             "queue %u: area used_idx %u, ring %u "
+             "after a push",
+             q, vq->inflight->used_idx, vq->used_idx);
+    FZ_CHECK(vq->inflight->desc[e->index].inflight == 0,
+             "queue %u: completed head %u still "
+             "marked in flight",
+             q, e->index);
 }
 
 static void check_untouched(unsigned started_mask)
@@ -250,7 +270,8 @@ static void check_untouched(unsigned started_mask)
     if (!accepted) {
         return;
     }
-    FZ_CHECK(pread(inflight_fd, after, file_size, 0) == (ssize_t)file_size, "pread");
+    FZ_CHECK(pread(inflight_fd, after, file_size, 0) == (ssize_t)file_size,
+             "pread");
     for (uint64_t o = 0; o < file_size; o++) {
         bool mine = false;
 
@@ -259,9 +280,11 @@ static void check_untouched(unsigned started_mask)
             mine = (started_mask >> q) & 1;
         }
         if (!mine && before[o] != after[o]) {
-            FZ_CHECK(false, "byte 0x%llx of the inflight file changed (%02x -> %02x) outside "
-                     "the areas of the started queues", (unsigned long long)o, before[o],
-                     after[o]);
+            FZ_CHECK(false,
+                     "byte 0x%llx of the inflight file changed (%02x -> %02x) "
+                     "outside "
+                     "the areas of the started queues",
+                     (unsigned long long)o, before[o], after[o]);
         }
     }
 }
@@ -274,7 +297,7 @@ static void remove_watch_noop(VuDev *d, int fd)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const VuDevIface iface = {0};
+    static const VuDevIface iface = { 0 };
     struct tlv t;
     uint8_t flags;
     unsigned nq, num, started = 0;
@@ -296,8 +319,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     qsize = (flags & IF_QSIZE_IS_NUM) ? (uint16_t)num : tlv_u16(&t);
     nqueues = (flags & IF_FUZZ_NQ) ? tlv_u16(&t) : (uint16_t)nq;
     stride = vu_inflight_queue_size(qsize);
-    mmap_size = (flags & IF_EXACT_SIZE) ? nqueues * stride : tlv_u32(&t) % MAX_FILE;
-    area_off = (uint64_t)(tlv_u8(&t) % 4) * 4096 + ((flags & IF_UNALIGNED) ? 8 : 0);
+    mmap_size =
+        (flags & IF_EXACT_SIZE) ? nqueues * stride : tlv_u32(&t) % MAX_FILE;
+    area_off =
+        (uint64_t)(tlv_u8(&t) % 4) * 4096 + ((flags & IF_UNALIGNED) ? 8 : 0);
     file_size = (flags & IF_EXACT_FILE) ? area_off + mmap_size : tlv_u32(&t);
     if (file_size > MAX_FILE) {
         file_size = MAX_FILE;
@@ -307,18 +332,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     build_file(&t, nqueues < MAX_Q ? nqueues : MAX_Q, qsize);
 
-    FZ_CHECK(fallocate(region_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, REG_SIZE) == 0,
+    FZ_CHECK(fallocate(region_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+                       REG_SIZE) == 0,
              "punch");
     sock = fcntl(lib, F_DUPFD_CLOEXEC, 0);
     FZ_CHECK(sock >= 0, "dup");
     FZ_CHECK(vu_init(&dev, (uint16_t)nq, sock, fz_panic, NULL, fz_set_watch,
                      remove_watch_noop, &iface),
              "vu_init");
-    dev.regions[0] = (VuDevRegion){.gpa = REG_GPA, .size = REG_SIZE, .qva = REG_QVA,
-                                   .mmap_offset = 0, .mmap_addr = (uintptr_t)region};
+    dev.regions[0] = (VuDevRegion){ .gpa = REG_GPA,
+                                    .size = REG_SIZE,
+                                    .qva = REG_QVA,
+                                    .mmap_offset = 0,
+                                    .mmap_addr = (uintptr_t)region };
     dev.nregions = 1;
-    dev.features = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
-                   ((flags & IF_EVENT_IDX) ? 1ULL << VIRTIO_RING_F_EVENT_IDX : 0);
+    dev.features =
+        (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
+        ((flags & IF_EVENT_IDX) ? 1ULL << VIRTIO_RING_F_EVENT_IDX : 0);
     dev.protocol_features = (1ULL << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) |
                             (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK);
 
@@ -331,13 +361,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     accepted = dispatch_acked(VHOST_USER_SET_INFLIGHT_FD);
     areas = nqueues;
     if (accepted) {
-        FZ_CHECK(nqueues >= 1 && nqueues <= nq && qsize >= 1 && qsize <= VIRTQUEUE_MAX_SIZE &&
+        FZ_CHECK(nqueues >= 1 && nqueues <= nq && qsize >= 1 &&
+                     qsize <= VIRTQUEUE_MAX_SIZE &&
                      mmap_size >= nqueues * stride && area_off % 4096 == 0 &&
                      area_off + mmap_size <= file_size,
-                 "SET_INFLIGHT_FD accepted num_queues %u (max %u) queue_size %u mmap_size "
-                 "%llu offset %llu file %llu", nqueues, nq, qsize,
-                 (unsigned long long)mmap_size, (unsigned long long)area_off,
-                 (unsigned long long)file_size);
+                 "SET_INFLIGHT_FD accepted num_queues %u (max %u) queue_size "
+                 "%u mmap_size "
+                 "%llu offset %llu file %llu",
+                 nqueues, nq, qsize, (unsigned long long)mmap_size,
+                 (unsigned long long)area_off, (unsigned long long)file_size);
     }
 
     fz_rings_init(&rings, &dev);
@@ -350,7 +382,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         send_msg(VHOST_USER_SET_VRING_KICK, &u64, sizeof(u64), -1);
         if (dispatch_acked(VHOST_USER_SET_VRING_KICK)) {
             started |= 1u << q;
-            FZ_CHECK(dev.vq[q].started, "queue %u: kick acked but not started", q);
+            FZ_CHECK(dev.vq[q].started, "queue %u: kick acked but not started",
+                     q);
         }
     }
     ever_started = started;

@@ -34,8 +34,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -47,9 +47,9 @@
 #define MAX_MODEL 64
 #define UADDR_BASE 0x7f0000000000ULL
 
-static const uint64_t pool_size[POOL] = {0x1000, 0x10000, 0x100000, 0x201000, 0x2000,
-                                         0x1000000};
-static int pool[POOL] = {-1};
+static const uint64_t pool_size[POOL] = { 0x1000,   0x10000, 0x100000,
+                                          0x201000, 0x2000,  0x1000000 };
+static int pool[POOL] = { -1 };
 static int fe = -1, lib = -1;
 static VuDev dev;
 
@@ -64,7 +64,8 @@ static unsigned nmodel;
 
 static uint8_t pattern(int k, uint64_t o)
 {
-    return (uint8_t)(((o * 2654435761u) >> 13) ^ (o >> 20) ^ (uint64_t)(k * 37 + 1));
+    return (uint8_t)(((o * 2654435761u) >> 13) ^ (o >> 20) ^
+                     (uint64_t)(k * 37 + 1));
 }
 
 static void setup_once(void)
@@ -75,17 +76,19 @@ static void setup_once(void)
     fz_verbose = getenv("FUZZ_VERBOSE") != NULL;
     for (int k = 0; k < POOL; k++) {
         pool[k] = memfd_create("fuzz-memtable", MFD_CLOEXEC);
-        FZ_CHECK(pool[k] >= 0 && ftruncate(pool[k], (off_t)pool_size[k]) == 0, "memfd: %s",
-                 strerror(errno));
+        FZ_CHECK(pool[k] >= 0 && ftruncate(pool[k], (off_t)pool_size[k]) == 0,
+                 "memfd: %s", strerror(errno));
         for (uint64_t o = 0; o < pool_size[k]; o += sizeof(buf)) {
-            uint64_t n = pool_size[k] - o < sizeof(buf) ? pool_size[k] - o : sizeof(buf);
+            uint64_t n =
+                pool_size[k] - o < sizeof(buf) ? pool_size[k] - o : sizeof(buf);
             for (uint64_t i = 0; i < n; i++) {
                 buf[i] = pattern(k, o + i);
             }
             FZ_CHECK(pwrite(pool[k], buf, n, (off_t)o) == (ssize_t)n, "pwrite");
         }
     }
-    FZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
+    FZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0,
+             "socketpair");
     fe = sv[0];
     lib = sv[1];
 }
@@ -108,13 +111,15 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 }
 
 /* k < 0: the fd is not a usable regular file. */
-static bool model_valid(const struct mreg *r, const struct mreg *tab, unsigned n)
+static bool model_valid(const struct mreg *r, const struct mreg *tab,
+                        unsigned n)
 {
     uint64_t end;
 
     if (r->size == 0 || __builtin_add_overflow(r->gpa, r->size, &end) ||
         __builtin_add_overflow(r->uaddr, r->size, &end) ||
-        __builtin_add_overflow(r->off, r->size, &end) || r->size > (uint64_t)SIZE_MAX / 2) {
+        __builtin_add_overflow(r->off, r->size, &end) ||
+        r->size > (uint64_t)SIZE_MAX / 2) {
         return false;
     }
     if (n >= VHOST_USER_MAX_RAM_SLOTS || n >= MAX_MODEL) {
@@ -188,16 +193,16 @@ static void read_region(struct tlv *t, struct mreg *r, uint8_t *fdsel)
 
 static void put_region(uint8_t *p, const struct mreg *r)
 {
-    VhostUserMemoryRegion w = {.guest_phys_addr = r->gpa,
-                               .memory_size = r->size,
-                               .userspace_addr = r->uaddr,
-                               .mmap_offset = r->off};
+    VhostUserMemoryRegion w = { .guest_phys_addr = r->gpa,
+                                .memory_size = r->size,
+                                .userspace_addr = r->uaddr,
+                                .mmap_offset = r->off };
 
     memcpy(p, &w, sizeof(w));
 }
 
-static void send_msg(uint32_t req, const uint8_t *payload, uint32_t size, const int *fds,
-                     int nfds)
+static void send_msg(uint32_t req, const uint8_t *payload, uint32_t size,
+                     const int *fds, int nfds)
 {
     uint8_t buf[VHOST_USER_HDR_SIZE + sizeof(VhostUserMemory)];
     uint32_t flags = 1 | VHOST_USER_NEED_REPLY_MASK;
@@ -205,8 +210,9 @@ static void send_msg(uint32_t req, const uint8_t *payload, uint32_t size, const 
         char b[CMSG_SPACE(sizeof(int) * 9)];
         struct cmsghdr align;
     } control;
-    struct iovec iov = {.iov_base = buf, .iov_len = VHOST_USER_HDR_SIZE + size};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    struct iovec iov = { .iov_base = buf,
+                         .iov_len = VHOST_USER_HDR_SIZE + size };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
     memcpy(buf, &req, 4);
     memcpy(buf + 4, &flags, 4);
@@ -222,8 +228,8 @@ static void send_msg(uint32_t req, const uint8_t *payload, uint32_t size, const 
         c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
         memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
     }
-    FZ_CHECK(sendmsg(fe, &mh, MSG_NOSIGNAL) == (ssize_t)iov.iov_len, "sendmsg: %s",
-             strerror(errno));
+    FZ_CHECK(sendmsg(fe, &mh, MSG_NOSIGNAL) == (ssize_t)iov.iov_len,
+             "sendmsg: %s", strerror(errno));
 }
 
 /* Dispatch one request; true when the library acked success. */
@@ -257,13 +263,16 @@ static int model_find_gpa(uint64_t gpa)
     return -1;
 }
 
-static void check_byte(const void *p, int k, uint64_t off, const char *what, uint64_t addr)
+static void check_byte(const void *p, int k, uint64_t off, const char *what,
+                       uint64_t addr)
 {
     uint8_t got = *(const volatile uint8_t *)p;
 
-    FZ_CHECK(got == pattern(k, off), "%s 0x%llx: byte %02x, expected %02x (memfd %d offset "
-             "0x%llx): wrong translation", what, (unsigned long long)addr, got,
-             pattern(k, off), k, (unsigned long long)off);
+    FZ_CHECK(got == pattern(k, off),
+             "%s 0x%llx: byte %02x, expected %02x (memfd %d offset "
+             "0x%llx): wrong translation",
+             what, (unsigned long long)addr, got, pattern(k, off), k,
+             (unsigned long long)off);
 }
 
 static void check_query(uint64_t gpa, uint64_t len)
@@ -273,8 +282,10 @@ static void check_query(uint64_t gpa, uint64_t len)
     int i = model_find_gpa(gpa);
 
     if (len == 0 || i < 0) {
-        FZ_CHECK(p == NULL, "vu_gpa_to_va(0x%llx, %llu) mapped an address the model has not",
-                 (unsigned long long)gpa, (unsigned long long)len);
+        FZ_CHECK(
+            p == NULL,
+            "vu_gpa_to_va(0x%llx, %llu) mapped an address the model has not",
+            (unsigned long long)gpa, (unsigned long long)len);
         FZ_CHECK(plen == len, "vu_gpa_to_va changed *plen on failure");
     } else {
         const struct mreg *r = &model[i];
@@ -283,20 +294,26 @@ static void check_query(uint64_t gpa, uint64_t len)
 
         FZ_CHECK(p != NULL, "vu_gpa_to_va(0x%llx) failed inside a region",
                  (unsigned long long)gpa);
-        FZ_CHECK(plen == want, "vu_gpa_to_va(0x%llx, %llu): *plen %llu, expected %llu",
-                 (unsigned long long)gpa, (unsigned long long)len, (unsigned long long)plen,
-                 (unsigned long long)want);
+        FZ_CHECK(plen == want,
+                 "vu_gpa_to_va(0x%llx, %llu): *plen %llu, expected %llu",
+                 (unsigned long long)gpa, (unsigned long long)len,
+                 (unsigned long long)plen, (unsigned long long)want);
         check_byte(p, r->k, r->off + in, "gpa", gpa);
-        check_byte(p + plen - 1, r->k, r->off + in + plen - 1, "gpa end", gpa + plen - 1);
+        check_byte(p + plen - 1, r->k, r->off + in + plen - 1, "gpa end",
+                   gpa + plen - 1);
     }
     /* The internal whole-range lookup: non-NULL exactly when the range fits. */
     p = vu_mem_gpa_range(&dev, gpa, len);
     if (i >= 0 && len <= model[i].size - (gpa - model[i].gpa)) {
         FZ_CHECK(p != NULL, "vu_mem_gpa_range refused a range inside a region");
-        check_byte(p, model[i].k, model[i].off + (gpa - model[i].gpa), "gpa range", gpa);
+        check_byte(p, model[i].k, model[i].off + (gpa - model[i].gpa),
+                   "gpa range", gpa);
     } else {
-        FZ_CHECK(p == NULL, "vu_mem_gpa_range(0x%llx, %llu) accepted a range not inside one "
-                 "region", (unsigned long long)gpa, (unsigned long long)len);
+        FZ_CHECK(
+            p == NULL,
+            "vu_mem_gpa_range(0x%llx, %llu) accepted a range not inside one "
+            "region",
+            (unsigned long long)gpa, (unsigned long long)len);
     }
 }
 
@@ -312,26 +329,33 @@ static void check_qva(uint64_t qva, uint64_t len)
         }
     }
     if (hit < 0) {
-        FZ_CHECK(p == NULL, "vu_mem_qva_range(0x%llx, %llu) accepted a range not inside one "
-                 "region", (unsigned long long)qva, (unsigned long long)len);
+        FZ_CHECK(
+            p == NULL,
+            "vu_mem_qva_range(0x%llx, %llu) accepted a range not inside one "
+            "region",
+            (unsigned long long)qva, (unsigned long long)len);
     } else {
         FZ_CHECK(p != NULL, "vu_mem_qva_range refused a range inside a region");
-        check_byte(p, model[hit].k, model[hit].off + (qva - model[hit].uaddr), "qva", qva);
+        check_byte(p, model[hit].k, model[hit].off + (qva - model[hit].uaddr),
+                   "qva", qva);
     }
 }
 
 static void check_table(void)
 {
-    FZ_CHECK(dev.nregions == nmodel, "library has %u regions, model %u", dev.nregions, nmodel);
+    FZ_CHECK(dev.nregions == nmodel, "library has %u regions, model %u",
+             dev.nregions, nmodel);
     for (unsigned i = 0; i < nmodel; i++) {
         const struct mreg *r = &model[i];
         bool found = false;
 
         for (uint32_t j = 0; j < dev.nregions; j++) {
             const VuDevRegion *d = &dev.regions[j];
-            found |= d->gpa == r->gpa && d->size == r->size && d->qva == r->uaddr;
+            found |=
+                d->gpa == r->gpa && d->size == r->size && d->qva == r->uaddr;
         }
-        FZ_CHECK(found, "model region gpa 0x%llx size 0x%llx missing from the library",
+        FZ_CHECK(found,
+                 "model region gpa 0x%llx size 0x%llx missing from the library",
                  (unsigned long long)r->gpa, (unsigned long long)r->size);
         check_query(r->gpa, r->size);
         check_query(r->gpa + r->size - 1, 1);
@@ -339,7 +363,8 @@ static void check_table(void)
         check_qva(r->uaddr + r->size - 1, 2); /* one past: must be refused */
     }
     for (uint32_t j = 1; j < dev.nregions; j++) {
-        FZ_CHECK(dev.regions[j - 1].gpa < dev.regions[j].gpa, "regions not sorted by gpa");
+        FZ_CHECK(dev.regions[j - 1].gpa < dev.regions[j].gpa,
+                 "regions not sorted by gpa");
     }
 }
 
@@ -347,7 +372,7 @@ static void check_table(void)
 
 static void op_set_mem_table(struct tlv *t)
 {
-    uint8_t payload[sizeof(VhostUserMemory)] = {0};
+    uint8_t payload[sizeof(VhostUserMemory)] = { 0 };
     uint32_t nfield = tlv_u8(t) % 10;
     uint8_t fdmode = tlv_u8(t) % 3;
     uint8_t tweak = tlv_u8(t) % 4;
@@ -397,9 +422,13 @@ static void op_set_mem_table(struct tlv *t)
         nt[i].k = fdk[i];
         valid = model_valid(&nt[i], nt, i);
         if (fz_verbose) {
-            fprintf(stderr, "table[%u] gpa 0x%llx size 0x%llx uaddr 0x%llx off 0x%llx k %d%s\n",
-                    i, (unsigned long long)nt[i].gpa, (unsigned long long)nt[i].size,
-                    (unsigned long long)nt[i].uaddr, (unsigned long long)nt[i].off, fdk[i],
+            fprintf(stderr,
+                    "table[%u] gpa 0x%llx size 0x%llx uaddr 0x%llx off 0x%llx "
+                    "k %d%s\n",
+                    i, (unsigned long long)nt[i].gpa,
+                    (unsigned long long)nt[i].size,
+                    (unsigned long long)nt[i].uaddr,
+                    (unsigned long long)nt[i].off, fdk[i],
                     valid ? "" : " (model: invalid)");
         }
     }
@@ -408,8 +437,10 @@ static void op_set_mem_table(struct tlv *t)
     for (int i = 0; i < nmade; i++) {
         close(made[i]);
     }
-    FZ_CHECK(acked == valid, "SET_MEM_TABLE of %u regions (%d fds): library %s, model %s",
-             nfield, nfds, acked ? "accepted" : "refused", valid ? "accepts" : "refuses");
+    FZ_CHECK(acked == valid,
+             "SET_MEM_TABLE of %u regions (%d fds): library %s, model %s",
+             nfield, nfds, acked ? "accepted" : "refused",
+             valid ? "accepts" : "refuses");
     if (valid) {
         memcpy(model, nt, count * sizeof(nt[0]));
         nmodel = count;
@@ -418,7 +449,7 @@ static void op_set_mem_table(struct tlv *t)
 
 static void op_add(struct tlv *t)
 {
-    uint8_t payload[40] = {0};
+    uint8_t payload[40] = { 0 };
     struct mreg r;
     uint8_t sel;
     int k, m, fd;
@@ -433,7 +464,8 @@ static void op_add(struct tlv *t)
      * addresses are refused. */
     int same = -1;
     for (unsigned i = 0; i < nmodel; i++) {
-        if (model[i].gpa == r.gpa && model[i].size == r.size && model[i].uaddr == r.uaddr) {
+        if (model[i].gpa == r.gpa && model[i].size == r.size &&
+            model[i].uaddr == r.uaddr) {
             same = (int)i;
         }
     }
@@ -441,12 +473,14 @@ static void op_add(struct tlv *t)
         valid = fd >= 0 && k == model[same].k && r.off == model[same].off &&
                 model[same].refs < 4096;
         put_region(payload + 8, &r);
-        send_msg(VHOST_USER_ADD_MEM_REG, payload, sizeof(payload), &fd, fd >= 0);
+        send_msg(VHOST_USER_ADD_MEM_REG, payload, sizeof(payload), &fd,
+                 fd >= 0);
         acked = dispatch_acked(VHOST_USER_ADD_MEM_REG);
         if (m >= 0) {
             close(m);
         }
-        FZ_CHECK(acked == valid, "repeated ADD_MEM_REG gpa 0x%llx: library %s, model %s",
+        FZ_CHECK(acked == valid,
+                 "repeated ADD_MEM_REG gpa 0x%llx: library %s, model %s",
                  (unsigned long long)r.gpa, acked ? "accepted" : "refused",
                  valid ? "accepts" : "refuses");
         model[same].refs += valid;
@@ -459,11 +493,12 @@ static void op_add(struct tlv *t)
     if (m >= 0) {
         close(m);
     }
-    FZ_CHECK(acked == valid, "ADD_MEM_REG gpa 0x%llx size 0x%llx uaddr 0x%llx off 0x%llx "
-             "fd %d: library %s, model %s", (unsigned long long)r.gpa,
-             (unsigned long long)r.size, (unsigned long long)r.uaddr,
-             (unsigned long long)r.off, k, acked ? "accepted" : "refused",
-             valid ? "accepts" : "refuses");
+    FZ_CHECK(acked == valid,
+             "ADD_MEM_REG gpa 0x%llx size 0x%llx uaddr 0x%llx off 0x%llx "
+             "fd %d: library %s, model %s",
+             (unsigned long long)r.gpa, (unsigned long long)r.size,
+             (unsigned long long)r.uaddr, (unsigned long long)r.off, k,
+             acked ? "accepted" : "refused", valid ? "accepts" : "refuses");
     if (valid) {
         model[nmodel++] = r;
     }
@@ -471,25 +506,28 @@ static void op_add(struct tlv *t)
 
 static void op_rem(struct tlv *t)
 {
-    uint8_t payload[40] = {0};
+    uint8_t payload[40] = { 0 };
     struct mreg r;
     uint8_t sel;
-    int fds[2] = {pool[0], pool[1]};
+    int fds[2] = { pool[0], pool[1] };
     int nfds, found = -1;
     bool acked;
 
     read_region(t, &r, &sel);
     nfds = sel % 3;
     for (unsigned i = 0; i < nmodel; i++) {
-        if (model[i].gpa == r.gpa && model[i].size == r.size && model[i].uaddr == r.uaddr) {
+        if (model[i].gpa == r.gpa && model[i].size == r.size &&
+            model[i].uaddr == r.uaddr) {
             found = (int)i;
         }
     }
     put_region(payload + 8, &r);
     send_msg(VHOST_USER_REM_MEM_REG, payload, sizeof(payload), fds, nfds);
     acked = dispatch_acked(VHOST_USER_REM_MEM_REG);
-    FZ_CHECK(acked == (found >= 0 && nfds <= 1), "REM_MEM_REG gpa 0x%llx (%d fds): library "
-             "%s, model %s", (unsigned long long)r.gpa, nfds, acked ? "accepted" : "refused",
+    FZ_CHECK(acked == (found >= 0 && nfds <= 1),
+             "REM_MEM_REG gpa 0x%llx (%d fds): library "
+             "%s, model %s",
+             (unsigned long long)r.gpa, nfds, acked ? "accepted" : "refused",
              found >= 0 && nfds <= 1 ? "accepts" : "refuses");
     if (acked && --model[found].refs == 0) {
         model[found] = model[--nmodel];
@@ -504,7 +542,7 @@ static void remove_watch_noop(VuDev *d, int fd)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const VuDevIface iface = {0};
+    static const VuDevIface iface = { 0 };
     struct tlv t;
     int sock;
     unsigned ops = 0;
@@ -516,7 +554,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tlv_init(&t, data, size);
     sock = fcntl(lib, F_DUPFD_CLOEXEC, 0);
     FZ_CHECK(sock >= 0, "dup");
-    FZ_CHECK(vu_init(&dev, 1, sock, fz_panic, NULL, fz_set_watch, remove_watch_noop, &iface),
+    FZ_CHECK(vu_init(&dev, 1, sock, fz_panic, NULL, fz_set_watch,
+                     remove_watch_noop, &iface),
              "vu_init");
     dev.protocol_features = (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
                             (1ULL << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS);

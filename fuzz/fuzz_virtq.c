@@ -61,9 +61,9 @@ struct region {
 };
 
 static struct region regs[NREG] = {
-    {.gpa = 0x00000, .qva = 0x7f0000000000ULL, .off = 0},
-    {.gpa = 0x10000, .qva = 0x7f0000200000ULL, .off = 0x1000},
-    {.gpa = 0x30000, .qva = 0x7f0000800000ULL, .off = 0},
+    { .gpa = 0x00000, .qva = 0x7f0000000000ULL, .off = 0 },
+    { .gpa = 0x10000, .qva = 0x7f0000200000ULL, .off = 0x1000 },
+    { .gpa = 0x30000, .qva = 0x7f0000800000ULL, .off = 0 },
 };
 static int sock_keep = -1;
 static uint8_t log_table[LOG_BYTES];
@@ -82,18 +82,22 @@ static void setup_once(void)
     FZ_CHECK(area != MAP_FAILED, "mmap reservation: %s", strerror(errno));
     for (int i = 0; i < NREG; i++) {
         /* R1 goes below R0 in our address space: contiguous in gpa, not here. */
-        static const int slot[NREG] = {1, 0, 2};
+        static const int slot[NREG] = { 1, 0, 2 };
         uint8_t *at = area + GUARD + slot[i] * (REG_SIZE + GUARD);
 
         regs[i].fd = memfd_create("fuzz-virtq", MFD_CLOEXEC);
-        FZ_CHECK(regs[i].fd >= 0 && ftruncate(regs[i].fd, (off_t)(regs[i].off + REG_SIZE)) == 0,
+        FZ_CHECK(regs[i].fd >= 0 &&
+                     ftruncate(regs[i].fd, (off_t)(regs[i].off + REG_SIZE)) ==
+                         0,
                  "memfd: %s", strerror(errno));
-        regs[i].map = mmap(at, REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-                           regs[i].fd, (off_t)regs[i].off);
+        regs[i].map =
+            mmap(at, REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                 regs[i].fd, (off_t)regs[i].off);
         FZ_CHECK(regs[i].map == at, "mmap region: %s", strerror(errno));
         regs[i].host = regs[i].map;
     }
-    FZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
+    FZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0,
+             "socketpair");
     sock_keep = sv[0];
     close(sv[1]);
 }
@@ -120,7 +124,8 @@ static void install_regions(void)
             .mmap_offset = 0,
             .mmap_addr = (uint64_t)(uintptr_t)regs[i].map,
         };
-        impl->maps[i] = (struct vu_region_map){.base = regs[i].map, .len = REG_SIZE};
+        impl->maps[i] =
+            (struct vu_region_map){ .base = regs[i].map, .len = REG_SIZE };
     }
     dev.nregions = NREG;
 }
@@ -135,7 +140,8 @@ static void uninstall_regions(void)
 static void reset_memory(void)
 {
     for (int i = 0; i < NREG; i++) {
-        FZ_CHECK(fallocate(regs[i].fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+        FZ_CHECK(fallocate(regs[i].fd,
+                           FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                            (off_t)regs[i].off, (off_t)REG_SIZE) == 0,
                  "punch hole: %s", strerror(errno));
     }
@@ -179,8 +185,9 @@ static bool page_dirty(uint64_t gpa)
     return page / 8 < LOG_BYTES && (log_table[page / 8] >> (page % 8)) & 1;
 }
 
-static void check_push_logged(struct fz_rings *r, unsigned qi, const VuVirtqElement *e,
-                              unsigned len, unsigned moved)
+static void check_push_logged(struct fz_rings *r, unsigned qi,
+                              const VuVirtqElement *e, unsigned len,
+                              unsigned moved)
 {
     VuVirtq *vq = &dev.vq[qi];
     uint64_t left = len;
@@ -191,8 +198,10 @@ static void check_push_logged(struct fz_rings *r, unsigned qi, const VuVirtqElem
     }
     if (vq->vring.flags & (1u << VHOST_VRING_F_LOG)) {
         uint64_t idx_gpa = vq->vring.log_guest_addr + 2;
-        FZ_CHECK(page_dirty(idx_gpa), "queue %u: used->idx written but page of gpa 0x%llx "
-                 "not marked dirty", qi, (unsigned long long)idx_gpa);
+        FZ_CHECK(page_dirty(idx_gpa),
+                 "queue %u: used->idx written but page of gpa 0x%llx "
+                 "not marked dirty",
+                 qi, (unsigned long long)idx_gpa);
     }
     for (unsigned i = 0; i < e->in_num && left; i++) {
         uint64_t n = e->in_sg[i].iov_len < left ? e->in_sg[i].iov_len : left;
@@ -202,17 +211,19 @@ static void check_push_logged(struct fz_rings *r, unsigned qi, const VuVirtqElem
             continue;
         }
         FZ_CHECK(g != UINT64_MAX, "in iovec outside the regions");
-        for (uint64_t p = g / VHOST_LOG_PAGE; p <= (g + n - 1) / VHOST_LOG_PAGE; p++) {
-            FZ_CHECK(page_dirty(p * VHOST_LOG_PAGE), "queue %u: %u bytes pushed into "
-                     "gpa 0x%llx.. but page 0x%llx not marked dirty", qi, len,
-                     (unsigned long long)g, (unsigned long long)p);
+        for (uint64_t p = g / VHOST_LOG_PAGE; p <= (g + n - 1) / VHOST_LOG_PAGE;
+             p++) {
+            FZ_CHECK(page_dirty(p * VHOST_LOG_PAGE),
+                     "queue %u: %u bytes pushed into "
+                     "gpa 0x%llx.. but page 0x%llx not marked dirty",
+                     qi, len, (unsigned long long)g, (unsigned long long)p);
         }
         left -= n;
     }
 }
 
-static void setup_queue(unsigned qi, unsigned num, uint16_t base, bool place, struct tlv *t,
-                        bool log)
+static void setup_queue(unsigned qi, unsigned num, uint16_t base, bool place,
+                        struct tlv *t, bool log)
 {
     struct vu_impl *impl = vu_impl(&dev);
     VuVirtq *vq = &dev.vq[qi];
@@ -259,7 +270,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t flags;
     unsigned num, nq;
     uint16_t base;
-    static const VuDevIface iface = {0};
+    static const VuDevIface iface = { 0 };
     int sock;
 
     if (sock_keep < 0) {
@@ -279,11 +290,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      remove_watch_noop, &iface),
              "vu_init");
     install_regions();
-    dev.features = (1ULL << VIRTIO_F_VERSION_1) |
-                   ((flags & VF_INDIRECT) ? 1ULL << VIRTIO_RING_F_INDIRECT_DESC : 0) |
-                   ((flags & VF_EVENT_IDX) ? 1ULL << VIRTIO_RING_F_EVENT_IDX : 0) |
-                   ((flags & VF_NOTIFY_EMPTY) ? 1ULL << VIRTIO_F_NOTIFY_ON_EMPTY : 0) |
-                   ((flags & VF_LOG) ? 1ULL << VHOST_F_LOG_ALL : 0);
+    dev.features =
+        (1ULL << VIRTIO_F_VERSION_1) |
+        ((flags & VF_INDIRECT) ? 1ULL << VIRTIO_RING_F_INDIRECT_DESC : 0) |
+        ((flags & VF_EVENT_IDX) ? 1ULL << VIRTIO_RING_F_EVENT_IDX : 0) |
+        ((flags & VF_NOTIFY_EMPTY) ? 1ULL << VIRTIO_F_NOTIFY_ON_EMPTY : 0) |
+        ((flags & VF_LOG) ? 1ULL << VHOST_F_LOG_ALL : 0);
     if (flags & VF_LOG) {
         dev.log_table = log_table;
         dev.log_size = LOG_BYTES;

@@ -32,8 +32,8 @@ static void on_alarm(int sig)
 
     (void)sig;
     /* async-signal-safe only */
-    if (write(2, msg, sizeof(msg) - 1) < 0 || write(2, current, strlen(current)) < 0 ||
-        write(2, "\n", 1) < 0) {
+    if (write(2, msg, sizeof(msg) - 1) < 0 ||
+        write(2, current, strlen(current)) < 0 || write(2, "\n", 1) < 0) {
         /* nothing more to do */
     }
     abort();
@@ -49,7 +49,8 @@ static int run_file(const char *path)
         perror(path);
         return 1;
     }
-    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
+        fseek(f, 0, SEEK_SET) != 0) {
         perror(path);
         fclose(f);
         return 1;
@@ -125,12 +126,14 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "-v") == 0) {
             verbose = 1;
         } else {
-            fprintf(stderr, "usage: %s [-t seconds] [-v] file-or-dir...\n", argv[0]);
+            fprintf(stderr, "usage: %s [-t seconds] [-v] file-or-dir...\n",
+                    argv[0]);
             return 1;
         }
     }
     if (i == argc) {
-        fprintf(stderr, "usage: %s [-t seconds] [-v] file-or-dir...\n", argv[0]);
+        fprintf(stderr, "usage: %s [-t seconds] [-v] file-or-dir...\n",
+                argv[0]);
         return 1;
     }
     signal(SIGALRM, on_alarm);
@@ -140,6 +143,7 @@ int main(int argc, char **argv)
     for (; i < argc; i++) {
         rc |= run_path(argv[i], &count);
     }
-    fprintf(stderr, "replay: %u inputs run%s\n", count, rc ? " (with I/O errors)" : "");
+    fprintf(stderr, "replay: %u inputs run%s\n", count,
+            rc ? " (with I/O errors)" : "");
     return rc;
 }

@@ -56,10 +56,22 @@ static inline uint64_t tlv_le(struct tlv *t, unsigned width)
     return v;
 }
 
-static inline uint8_t tlv_u8(struct tlv *t) { return (uint8_t)tlv_le(t, 1); }
-static inline uint16_t tlv_u16(struct tlv *t) { return (uint16_t)tlv_le(t, 2); }
-static inline uint32_t tlv_u32(struct tlv *t) { return (uint32_t)tlv_le(t, 4); }
-static inline uint64_t tlv_u64(struct tlv *t) { return tlv_le(t, 8); }
+static inline uint8_t tlv_u8(struct tlv *t)
+{
+    return (uint8_t)tlv_le(t, 1);
+}
+static inline uint16_t tlv_u16(struct tlv *t)
+{
+    return (uint16_t)tlv_le(t, 2);
+}
+static inline uint32_t tlv_u32(struct tlv *t)
+{
+    return (uint32_t)tlv_le(t, 4);
+}
+static inline uint64_t tlv_u64(struct tlv *t)
+{
+    return tlv_le(t, 8);
+}
 
 /* Pointer to the next n bytes (fewer if the input ends: *got says). */
 static inline const uint8_t *tlv_bytes(struct tlv *t, size_t n, size_t *got)

@@ -9,7 +9,9 @@
 
 int main(int argc, char **argv)
 {
-    size_t n = 16 + (size_t)(argc > 99); /* not a constant the compiler can see through */
+    size_t n =
+        16 +
+        (size_t)(argc > 99); /* not a constant the compiler can see through */
     char *p = malloc(n);
     volatile char c;
 
