@@ -179,6 +179,47 @@ static void test_flush_ignores_guest_rewritten_used_ring(void)
     fg_destroy(&e.g);
 }
 
+/* Recovered heads after a restart: a device cannot complete one before it
+ * popped it, unpop puts it back at the front of the resubmit list (still in
+ * flight, the avail ring untouched), and rewind cannot hand it to the avail
+ * ring. */
+static void test_resubmitted_unpop_and_misuse(void)
+{
+    struct env e;
+    VuVirtqElement *x[2], *r, *again, fake = { .index = 4 };
+
+    env_init(&e, NUM);
+    EXPECT_TRUE(vu_inflight_check(&e.g.dev, vq0(&e)));
+    fg_post_chain(&e.g, 0, 3, 1, 0, 8);
+    fg_post_chain(&e.g, 0, 4, 1, 0, 8);
+    x[0] = pop(&e);
+    x[1] = pop(&e);
+    free(x[0]);
+    free(x[1]);
+    EXPECT_TRUE(restart(&e));
+    EXPECT_EQ(vq0(&e)->resubmit_num, 2);
+    EXPECT_FALSE(
+        vu_queue_rewind(&e.g.dev, vq0(&e), 1)); /* nothing from avail */
+    r = pop(&e);
+    EXPECT_EQ(r->index, 3);
+    vu_queue_unpop(&e.g.dev, vq0(&e), r, 0);
+    EXPECT_EQ(e.a->desc[3].inflight, 1);
+    EXPECT_EQ(vq0(&e)->last_avail_idx, 2);
+    again = pop(&e);
+    EXPECT_EQ(again->index, 3);
+    EXPECT_EQ(e.a->desc[3].inflight, 1);
+    vu_queue_push(&e.g.dev, vq0(&e), again, 0);
+    EXPECT_FALSE(e.g.dev.broken);
+    EXPECT_EQ(e.a->desc[3].inflight, 0);
+    /* head 4 is still waiting in the resubmit list: not the device's yet */
+    vu_queue_push(&e.g.dev, vq0(&e), &fake, 0);
+    EXPECT_TRUE(e.g.dev.broken);
+    EXPECT_EQ(e.a->desc[4].inflight, 1);
+    free(r);
+    free(again);
+    fg_destroy(&e.g);
+}
+
 /* Heads fetched 1, 0, 2; head 0 completed; then the backend restarts:
  * 1 and 2 come back first, in fetch order, before new avail entries. */
 static void test_resubmit_in_fetch_order(void)
@@ -429,6 +470,7 @@ int main(void)
     RUN_TEST(test_fresh_area_is_initialised);
     RUN_TEST(test_pop_push_unpop_track_state);
     RUN_TEST(test_batch_fill_flush);
+    RUN_TEST(test_resubmitted_unpop_and_misuse);
     RUN_TEST(test_flush_ignores_guest_rewritten_used_ring);
     RUN_TEST(test_resubmit_in_fetch_order);
     RUN_TEST(test_crash_inside_push);

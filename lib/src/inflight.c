@@ -189,7 +189,7 @@ static bool collect_inflight(VuDev *dev, VuVirtq *vq, VuVirtqInflight *a,
             list[count].index = (uint16_t)i;
             list[count].counter =
                 __atomic_load_n(&a->desc[i].counter, __ATOMIC_RELAXED);
-            vu_popped_set(p, i);
+            vu_bit_set(p->pending, i);
             count++;
         }
     }

@@ -44,6 +44,11 @@ struct vu_vq_priv {
     bool addr_set;         /* SET_VRING_ADDR accepted since the last reset */
     bool inflight_checked; /* reconnect resubmission list already built */
     uint8_t popped[VU_MAX_QUEUE_SIZE / 8]; /* heads handed to the device */
+    /* Heads recovered from the inflight area after a restart: waiting in
+     * resubmit_list (pending) or handed out from it (resubmitted). */
+    uint8_t pending[VU_MAX_QUEUE_SIZE / 8];
+    uint8_t resubmitted[VU_MAX_QUEUE_SIZE / 8];
+    uint16_t resubmitted_out; /* bits set in resubmitted[] */
     /* desc[] entries this queue's inflight area really has (set by
      * SET_INFLIGHT_FD from the validated queue_size; the desc_num field in the
      * shared area itself is frontend-writable and never trusted). */
@@ -224,18 +229,32 @@ void vu_inflight_fill(VuDev *dev, VuVirtq *vq, unsigned head);  /* batched */
 void vu_inflight_flush(VuDev *dev, VuVirtq *vq, uint16_t old_used,
                        unsigned count);
 
+/* Per-queue head bitmaps (heads < VU_MAX_QUEUE_SIZE). */
+static inline bool vu_bit_test(const uint8_t *map, unsigned head)
+{
+    return map[head / 8] & (1u << (head % 8));
+}
+static inline void vu_bit_set(uint8_t *map, unsigned head)
+{
+    map[head / 8] |= (uint8_t)(1u << (head % 8));
+}
+static inline void vu_bit_clear(uint8_t *map, unsigned head)
+{
+    map[head / 8] &= (uint8_t) ~(1u << (head % 8));
+}
+
 /* The per-queue bitmap of heads currently held by the device. */
 static inline bool vu_popped_test(const struct vu_vq_priv *p, unsigned head)
 {
-    return p->popped[head / 8] & (1u << (head % 8));
+    return vu_bit_test(p->popped, head);
 }
 static inline void vu_popped_set(struct vu_vq_priv *p, unsigned head)
 {
-    p->popped[head / 8] |= (uint8_t)(1u << (head % 8));
+    vu_bit_set(p->popped, head);
 }
 static inline void vu_popped_clear(struct vu_vq_priv *p, unsigned head)
 {
-    p->popped[head / 8] &= (uint8_t) ~(1u << (head % 8));
+    vu_bit_clear(p->popped, head);
 }
 
 /* ---- backend channel (backend.c) ---- */

@@ -119,12 +119,19 @@ static VuVirtqElement *build_element(VuDev *dev, VuVirtq *vq, unsigned head,
     return alloc_element(sz, head, &c);
 }
 
-/* Hand out the oldest head recovered from the inflight area. */
-static VuVirtqElement *pop_resubmitted(VuDev *dev, VuVirtq *vq, size_t sz)
+/* Hand out the oldest head recovered from the inflight area.  Its avail
+ * entry was consumed before the restart, and inuse already counts it. */
+static VuVirtqElement *pop_resubmitted(VuDev *dev, VuVirtq *vq,
+                                       struct vu_vq_priv *p, size_t sz)
 {
     unsigned head = vq->resubmit_list[vq->resubmit_num - 1].index;
-    VuVirtqElement *elem = build_element(dev, vq, head, sz);
+    VuVirtqElement *elem;
 
+    if (head >= vq->vring.num || !vu_bit_test(p->pending, head)) {
+        vu_fail(dev, "vu_queue_pop: resubmitted head %u is not pending", head);
+        return NULL;
+    }
+    elem = build_element(dev, vq, head, sz);
     if (!elem) {
         return NULL;
     }
@@ -132,7 +139,34 @@ static VuVirtqElement *pop_resubmitted(VuDev *dev, VuVirtq *vq, size_t sz)
         free(vq->resubmit_list);
         vq->resubmit_list = NULL;
     }
+    vu_bit_clear(p->pending, head);
+    vu_bit_set(p->resubmitted, head);
+    p->resubmitted_out++;
+    vu_popped_set(p, head);
     return elem;
+}
+
+/* unpop of a resubmitted element: back to the front of the resubmit list,
+ * still in flight in the area; the avail ring is not involved. */
+static bool requeue_resubmitted(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
+                                unsigned head)
+{
+    VuVirtqInflightDesc *list =
+        realloc(vq->resubmit_list, sizeof(*list) * (vq->resubmit_num + 1u));
+
+    if (!list) {
+        vu_fail(dev, "vu_queue_unpop: out of memory");
+        return false;
+    }
+    list[vq->resubmit_num].index = (uint16_t)head;
+    list[vq->resubmit_num].counter = 0;
+    vq->resubmit_list = list;
+    vq->resubmit_num++;
+    vu_bit_clear(p->resubmitted, head);
+    p->resubmitted_out--;
+    vu_popped_clear(p, head);
+    vu_bit_set(p->pending, head);
+    return true;
 }
 
 static VuVirtqElement *pop_avail(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
@@ -154,7 +188,7 @@ static VuVirtqElement *pop_avail(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
                 vq->inuse, vq->vring.num);
         return NULL;
     }
-    if (vu_popped_test(p, head)) {
+    if (vu_popped_test(p, head) || vu_bit_test(p->pending, head)) {
         vu_fail(dev, "vu_queue_pop: head %u is already in flight", head);
         return NULL;
     }
@@ -184,12 +218,7 @@ VU_EXPORT void *vu_queue_pop(VuDev *dev, VuVirtq *vq, size_t sz)
         return NULL;
     }
     if (vq->resubmit_num > 0 && vq->resubmit_list) {
-        VuVirtqElement *elem = pop_resubmitted(dev, vq, sz);
-
-        if (elem) {
-            vu_popped_set(p, elem->index);
-        }
-        return elem;
+        return pop_resubmitted(dev, vq, p, sz);
     }
     return pop_avail(dev, vq, p, sz);
 }
@@ -221,6 +250,10 @@ VU_EXPORT void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem,
         vu_fail(dev, "vu_queue_unpop: nothing in use");
         return;
     }
+    if (vu_bit_test(p->resubmitted, elem->index)) {
+        (void)requeue_resubmitted(dev, vq, p, elem->index);
+        return;
+    }
     vu_popped_clear(p, elem->index);
     vu_inflight_unpop(dev, vq, elem->index);
     vq->last_avail_idx--;
@@ -243,8 +276,14 @@ static void release_slot(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
 VU_EXPORT bool vu_queue_rewind(VuDev *dev, VuVirtq *vq, unsigned int num)
 {
     struct vu_vq_priv *p = queue_priv(dev, vq);
+    unsigned recovered;
 
-    if (!p || num > vq->inuse) {
+    if (!p) {
+        return false;
+    }
+    /* Only elements popped from the avail ring can be given back to it. */
+    recovered = vq->resubmit_num + p->resubmitted_out;
+    if (recovered > vq->inuse || num > vq->inuse - recovered) {
         return false;
     }
     for (unsigned i = 1; i <= num && vq->vring.avail; i++) {
@@ -310,6 +349,10 @@ VU_EXPORT void vu_queue_fill(VuDev *dev, VuVirtq *vq,
     slot = (uint16_t)(vq->used_idx + idx) % vq->vring.num;
     write_used_elem(dev, vq, slot, elem->index, len);
     vu_popped_clear(p, elem->index);
+    if (vu_bit_test(p->resubmitted, elem->index)) {
+        vu_bit_clear(p->resubmitted, elem->index);
+        p->resubmitted_out--;
+    }
     p->filled_head[slot] = (uint16_t)(elem->index + 1);
     vu_inflight_fill(dev, vq, elem->index);
 }

@@ -93,6 +93,9 @@ void vu_vring_reset(VuDev *dev, VuVirtq *vq)
     p->inflight_checked = false;
     memset(p->popped, 0, sizeof(p->popped));
     memset(p->filled_head, 0, sizeof(p->filled_head));
+    memset(p->pending, 0, sizeof(p->pending));
+    memset(p->resubmitted, 0, sizeof(p->resubmitted));
+    p->resubmitted_out = 0;
     vq->started = false;
     vq->last_avail_idx = 0;
     vq->shadow_avail_idx = 0;
