@@ -15,7 +15,11 @@
 #   san-msan      | sanitizers/run.sh canary|msan|tsan|coverage, when present:
 #   san-tsan      | the negative canaries, MemorySanitizer, ThreadSanitizer,
 #   coverage     /  source coverage of lib/ (builds under build/ci/san)
-#   fuzz         fuzz/ci.sh, when present (the fuzzers, time-bounded)
+#   fuzz         fuzz/ci.sh when present; otherwise every target built
+#                with libFuzzer (+ASan+UBSan) by fuzz/build.sh, each run for
+#                VU_FUZZ_SECONDS (45) from its corpus, then AFL++ through
+#                fuzz/run_afl.sh on VU_AFL_TARGETS (fuzz_dispatch) for
+#                VU_AFL_SECONDS (60); any crash, leak or hang fails the step
 #
 # Environment:
 #   VU_CI_DIR    where builds and logs go (default: <source>/build/ci)
@@ -244,8 +248,76 @@ for cfg in canary msan tsan coverage; do
     fi
 done
 
+# libFuzzer over every target, then AFL++ on a few, time-bounded.
+fuzz_builtin() {
+    local w=$out/fuzz rc=0 t opts secs=${VU_FUZZ_SECONDS:-45}
+    rm -rf "$w"
+    mkdir -p "$w/artifacts"
+    OUT=$w/bin WORK=$w/obj bash "$src/fuzz/build.sh" || {
+        echo "fuzz/build.sh failed"
+        return 1
+    }
+    for bin in "$w"/bin/fuzz_*; do
+        [ -x "$bin" ] && [ -f "$bin" ] || continue
+        t=$(basename "$bin")
+        mkdir -p "$w/corpus/$t"
+        # Seeds only: the regress-* reproducers are replayed by CTest already.
+        find "$src/corpus/$t" -type f ! -name 'regress-*' \
+            -exec cp {} "$w/corpus/$t/" \; 2>/dev/null
+        # <target>.options: "key = value" lines become -key=value flags.
+        opts=()
+        if [ -f "$w/bin/$t.options" ]; then
+            while IFS='=' read -r k v; do
+                k=$(echo "$k" | tr -d ' ')
+                v=$(echo "$v" | sed 's/^ *//; s/ *$//')
+                [[ -n "$k" && "$k" != \[* && -n "$v" ]] && opts+=("-$k=$v")
+            done <"$w/bin/$t.options"
+        fi
+        echo "---- $t: ${secs}s, $(ls "$w/corpus/$t" | wc -l) seeds, ${opts[*]}"
+        if ! (cd "$w/bin" && "./$t" -max_total_time="$secs" -print_final_stats=1 \
+            -artifact_prefix="$w/artifacts/$t-" "${opts[@]}" "$w/corpus/$t" \
+            >"$w/$t.log" 2>&1); then
+            echo "$t FAILED:"
+            grep -v '^#[0-9]' "$w/$t.log" | tail -n 60
+            ls -l "$w/artifacts"
+            rc=1
+        else
+            grep -E 'stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' \
+                "$w/$t.log" | tr '\n' ' '
+            echo
+        fi
+    done
+    if [ -f "$src/fuzz/run_afl.sh" ]; then
+        if command -v afl-fuzz >/dev/null 2>&1; then
+            for t in ${VU_AFL_TARGETS:-fuzz_dispatch}; do
+                echo "---- AFL++ $t: ${VU_AFL_SECONDS:-60}s"
+                bash "$src/fuzz/run_afl.sh" "$t" "${VU_AFL_SECONDS:-60}" "$w/afl-$t" ||
+                    { echo "AFL++ on $t found a crash or hang (or failed)"; rc=1; }
+            done
+        elif in_ci; then
+            echo "afl-fuzz is not installed"
+            rc=1
+        else
+            echo "SKIP AFL++: afl-fuzz is not installed"
+        fi
+    fi
+    return $rc
+}
+
 if wanted fuzz; then
-    script_step fuzz fuzz/ci.sh
+    if [ -f "$src/fuzz/ci.sh" ]; then
+        script_step fuzz fuzz/ci.sh
+    elif [ -f "$src/fuzz/build.sh" ]; then
+        if command -v clang >/dev/null 2>&1; then
+            run_step fuzz fuzz_builtin
+        elif in_ci; then
+            record fuzz "FAIL(clang missing)" 0
+        else
+            skip_step fuzz "clang is not installed"
+        fi
+    else
+        skip_step fuzz "neither fuzz/ci.sh nor fuzz/build.sh present"
+    fi
 fi
 
 # ---------------------------------------------------------------------------
