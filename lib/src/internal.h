@@ -49,6 +49,7 @@ struct vu_vq_priv {
     uint8_t pending[VU_MAX_QUEUE_SIZE / 8];
     uint8_t resubmitted[VU_MAX_QUEUE_SIZE / 8];
     uint16_t resubmitted_out; /* bits set in resubmitted[] */
+    uint32_t region_hint;     /* region of the last buffer mapped (a guess) */
     /* desc[] entries this queue's inflight area really has (set by
      * SET_INFLIGHT_FD from the validated queue_size; the desc_num field in the
      * shared area itself is frontend-writable and never trusted). */
@@ -115,6 +116,10 @@ void vu_note_error(VuDev *dev, const char *reason);
 
 /* ---- guest memory (memory.c) ---- */
 
+/* vu_gpa_to_va with a region hint (*plen > 0): the region at *hint is tried
+ * first, and *hint is updated to the region that matched. */
+void *vu_mem_translate(VuDev *dev, uint32_t *hint, uint64_t *plen,
+                       uint64_t gpa);
 /* Host address of [gpa, gpa+len) if it lies wholly in one region, else NULL. */
 void *vu_mem_gpa_range(VuDev *dev, uint64_t gpa, uint64_t len);
 /* Same for frontend virtual addresses (ring addresses). */

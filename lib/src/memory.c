@@ -40,25 +40,41 @@ static inline void *region_host(const VuDevRegion *r, uint64_t off)
     return (void *)(uintptr_t)(r->mmap_addr + r->mmap_offset + off);
 }
 
-VU_EXPORT void *vu_gpa_to_va(VuDev *dev, uint64_t *plen, uint64_t guest_addr)
+void *vu_mem_translate(VuDev *dev, uint32_t *hint, uint64_t *plen, uint64_t gpa)
 {
     const VuDevRegion *r;
     uint64_t off;
+    uint32_t h = *hint;
     int i;
 
-    if (!dev || !plen || *plen == 0 || !dev->regions) {
-        return NULL;
+    /* Buffers of one queue mostly live in one region: try the last one hit
+     * before searching, so the cost does not grow with the region count. */
+    if (h < dev->nregions && gpa >= dev->regions[h].gpa &&
+        gpa - dev->regions[h].gpa < dev->regions[h].size) {
+        r = &dev->regions[h];
+    } else {
+        i = find_gpa(dev, gpa);
+        if (i < 0) {
+            return NULL;
+        }
+        *hint = (uint32_t)i;
+        r = &dev->regions[i];
     }
-    i = find_gpa(dev, guest_addr);
-    if (i < 0) {
-        return NULL;
-    }
-    r = &dev->regions[i];
-    off = guest_addr - r->gpa;
+    off = gpa - r->gpa;
     if (*plen > r->size - off) {
         *plen = r->size - off; /* the caller continues in the next region */
     }
     return region_host(r, off);
+}
+
+VU_EXPORT void *vu_gpa_to_va(VuDev *dev, uint64_t *plen, uint64_t guest_addr)
+{
+    uint32_t no_hint = UINT32_MAX;
+
+    if (!dev || !plen || *plen == 0 || !dev->regions) {
+        return NULL;
+    }
+    return vu_mem_translate(dev, &no_hint, plen, guest_addr);
 }
 
 void *vu_mem_gpa_range(VuDev *dev, uint64_t gpa, uint64_t len)

@@ -32,6 +32,7 @@ struct vu_table {
 
 struct vu_walk {
     VuDev *dev;
+    uint32_t *hint; /* the queue's region hint */
     const char *who;
     bool map;
     unsigned seen; /* descriptors visited in the current table */
@@ -83,7 +84,7 @@ static bool map_buffer(struct vu_walk *w, uint64_t gpa, uint64_t len,
 {
     while (len > 0) {
         uint64_t piece = len;
-        void *host = vu_gpa_to_va(w->dev, &piece, gpa);
+        void *host = vu_mem_translate(w->dev, w->hint, &piece, gpa);
 
         if (!host || piece == 0 || piece > len) {
             return walk_fail(w, "buffer address not in guest memory");
@@ -241,7 +242,11 @@ bool vu_chain_walk(VuDev *dev, VuVirtq *vq, unsigned head, bool map,
                    struct vu_chain *c, const char *who)
 {
     struct vu_table t = { .base = vq->vring.desc, .size = vq->vring.num };
-    struct vu_walk w = { .dev = dev, .who = who, .map = map, .c = c };
+    struct vu_walk w = { .dev = dev,
+                         .hint = &vu_impl(dev)->vqp[vq - dev->vq].region_hint,
+                         .who = who,
+                         .map = map,
+                         .c = c };
     bool ok;
 
     c->out_num = c->in_num = 0;
