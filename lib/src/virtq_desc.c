@@ -180,9 +180,10 @@ static bool check_indirect(struct vu_walk *w, const struct vu_desc *d,
 static bool enter_indirect(struct vu_walk *w, const struct vu_desc *d,
                            struct vu_table *t)
 {
-    const void *direct = vu_mem_gpa_range(w->dev, d->addr, d->len);
+    uint64_t whole = d->len;
+    const void *direct = vu_mem_translate(w->dev, w->hint, &whole, d->addr);
 
-    if (direct) {
+    if (direct && whole == d->len) {
         t->base = direct;
     } else {
         t->bounce = malloc(d->len);
