@@ -3,6 +3,7 @@
  * the ring-operation interpreter shared by the fuzz targets.
  */
 #include "fuzz_common.h"
+#include "internal.h"
 #include "vhost-user-ext.h"
 
 #include <dirent.h>
@@ -685,7 +686,10 @@ static void do_unpop(struct fz_rings *r, unsigned qi)
              vq->inuse);
     FZ_CHECK(inuse - vq->inuse <= 1, "queue %u: unpop dropped inuse by %u", qi,
              inuse - vq->inuse);
-    if (e != &fake && vq->inuse != inuse) {
+    /* Whether the library took the element back shows in its held-heads
+     * bitmap (inuse alone cannot tell: a recovered head returned to the
+     * resubmit list stays counted in inuse). */
+    if (e != &fake && !vu_popped_test(&vu_impl(dev)->vqp[qi], e->index)) {
         free(take_out(q, q->n - 1));
     }
 }
