@@ -4,8 +4,9 @@
     python3 fuzz/gen_seeds.py [corpus-dir]
 
 Files are named gen-<what> (seeds) and regress-<what> (reproducers of library
-bugs found by fuzzing); the script first deletes the gen-* and regress-* files,
-so those are reproducible from this script alone.  Files named rec-* (recorded
+bugs found by fuzzing); the script first deletes the gen-* files, then writes
+its gen-* and regress-* files, so those are reproducible from this script
+alone (regress-* files added by hand are left alone).  Files named rec-* (recorded
 from real frontends, see fuzz/README.md) and cov-* (coverage-increasing inputs
 kept from fuzzing campaigns) are left alone.  One seed per row of
 /work/shared/threats.md (both tables) where a target can express it, plus the
@@ -693,7 +694,7 @@ def main():
         d = os.path.join(OUT, target)
         os.makedirs(d, exist_ok=True)
         for f in os.listdir(d):
-            if f.startswith('gen-') or f.startswith('regress-'):
+            if f.startswith('gen-'):  # regress-* are only ever added (others add some too)
                 os.unlink(os.path.join(d, f))
         for name, data in sorted(files.items()):
             with open(os.path.join(d, name), 'wb') as fh:
