@@ -519,7 +519,9 @@ static void test_repeat_get_inflight_fd(void)
                                  &got));
     }
     EXPECT_EQ(test_open_fd_count(), fds);
-    EXPECT_LE(count_maps(), maps + 1);
+    /* A leak would leave 1000 mappings; the slack is for the allocator and
+     * sanitizer runtimes, which map memory of their own as they go. */
+    EXPECT_LE(count_maps(), maps + 16);
     sess_close(&s);
 }
 
@@ -586,7 +588,9 @@ static void test_repeat_add_rem_mem_reg(void)
     }
     EXPECT_EQ(s.td.dev.nregions, 0);
     EXPECT_EQ(test_open_fd_count(), fds);
-    EXPECT_LE(count_maps(), maps + 1);
+    /* A leak would leave 1000 mappings; the slack is for the allocator and
+     * sanitizer runtimes, which map memory of their own as they go. */
+    EXPECT_LE(count_maps(), maps + 16);
     sess_close(&s);
 }
 
