@@ -667,6 +667,15 @@ regress = {
     # marks.  Found by fuzz_inflight.
     ('fuzz_virtq', 'regress-flush-without-fill'):
         u8(0) + u8(3) + u16(0) + o_chain(0, 0, 1, 0, 16, 0x1000) + o_pop(0) + o_flush(0, 1),
+    # A guest re-posts head 0 after the device filled it but before the
+    # flush: pop hands head 0 out again (its popped bit went at fill), then
+    # the flush publishes the first completion and clears head 0's in-flight
+    # mark although the device holds head 0 again: after a crash that request
+    # is lost.  Found by fuzz_inflight.
+    ('fuzz_inflight', 'regress-refilled-head-loses-mark'):
+        u8(0x38) + u8(3) + u16(0) + u16(0) + u8(0) + area(0, 0, 0, 0, []) + u8(0) +
+        o_chain(0, 0, 1, 1, 16, 0x130000) + o_pop(0) + o_fill(0, 0, 0, 0) + o_avail_put(0, 0) +
+        o_pop(0) + o_flush(0, 1),
     # After a reconnect, inuse counts heads waiting for resubmission, so
     # vu_queue_rewind(1) succeeds although the device popped nothing: it
     # releases the guest's avail slot before last_avail_idx (head 3, which is
