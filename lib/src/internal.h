@@ -49,7 +49,10 @@ struct vu_vq_priv {
     uint8_t pending[VU_MAX_QUEUE_SIZE / 8];
     uint8_t resubmitted[VU_MAX_QUEUE_SIZE / 8];
     uint16_t resubmitted_out; /* bits set in resubmitted[] */
-    uint32_t region_hint;     /* region of the last buffer mapped (a guess) */
+    /* Heads filled into the used ring whose slot is not yet flushed: the
+     * guest cannot have them back yet, so a re-post is refused. */
+    uint8_t unflushed[VU_MAX_QUEUE_SIZE / 8];
+    uint32_t region_hint; /* region of the last buffer mapped (a guess) */
     /* desc[] entries this queue's inflight area really has (set by
      * SET_INFLIGHT_FD from the validated queue_size; the desc_num field in the
      * shared area itself is frontend-writable and never trusted). */

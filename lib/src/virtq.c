@@ -188,6 +188,13 @@ static VuVirtqElement *pop_avail(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
                 vq->inuse, vq->vring.num);
         return NULL;
     }
+    if (vu_bit_test(p->unflushed, head)) {
+        vu_fail(dev,
+                "vu_queue_pop: head %u re-posted before its completion was "
+                "published",
+                head);
+        return NULL;
+    }
     if (vu_popped_test(p, head) || vu_bit_test(p->pending, head)) {
         vu_fail(dev, "vu_queue_pop: head %u is already in flight", head);
         return NULL;
@@ -354,6 +361,7 @@ VU_EXPORT void vu_queue_fill(VuDev *dev, VuVirtq *vq,
         p->resubmitted_out--;
     }
     p->filled_head[slot] = (uint16_t)(elem->index + 1);
+    vu_bit_set(p->unflushed, elem->index);
     vu_inflight_fill(dev, vq, elem->index);
 }
 
@@ -380,7 +388,10 @@ static void clear_filled(VuVirtq *vq, struct vu_vq_priv *p, uint16_t old,
                          unsigned num)
 {
     for (unsigned k = 0; k < num; k++) {
-        p->filled_head[(uint16_t)(old + k) % vq->vring.num] = 0;
+        unsigned slot = (uint16_t)(old + k) % vq->vring.num;
+
+        vu_bit_clear(p->unflushed, p->filled_head[slot] - 1u);
+        p->filled_head[slot] = 0;
     }
 }
 

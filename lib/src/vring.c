@@ -94,6 +94,7 @@ void vu_vring_reset(VuDev *dev, VuVirtq *vq)
     memset(p->popped, 0, sizeof(p->popped));
     memset(p->filled_head, 0, sizeof(p->filled_head));
     memset(p->pending, 0, sizeof(p->pending));
+    memset(p->unflushed, 0, sizeof(p->unflushed));
     memset(p->resubmitted, 0, sizeof(p->resubmitted));
     p->resubmitted_out = 0;
     vq->started = false;
