@@ -52,6 +52,9 @@ struct vu_vq_priv {
     /* Heads filled into the used ring whose slot is not yet flushed: the
      * guest cannot have them back yet, so a re-post is refused. */
     uint8_t unflushed[VU_MAX_QUEUE_SIZE / 8];
+    /* The head pop took from each avail slot, so rewind gives back what we
+     * took, not what the guest has written there since. */
+    uint16_t avail_head[VU_MAX_QUEUE_SIZE];
     uint32_t region_hint; /* region of the last buffer mapped (a guess) */
     /* desc[] entries this queue's inflight area really has (set by
      * SET_INFLIGHT_FD from the validated queue_size; the desc_num field in the

@@ -203,6 +203,7 @@ static VuVirtqElement *pop_avail(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
     if (!elem) {
         return NULL; /* nothing consumed: an allocation failure can retry */
     }
+    p->avail_head[vq->last_avail_idx % vq->vring.num] = (uint16_t)head;
     vq->last_avail_idx++;
     if (vu_has_feature(dev, VIRTIO_RING_F_EVENT_IDX) && vq->notification) {
         set_avail_event(dev, vq, vq->last_avail_idx);
@@ -271,10 +272,10 @@ VU_EXPORT void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem,
 static void release_slot(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
                          uint16_t slot)
 {
-    unsigned head =
-        vu_ring_load16(&vq->vring.avail->ring[slot % vq->vring.num]);
+    unsigned head = p->avail_head[slot % vq->vring.num];
 
-    if (head < vq->vring.num && head < VU_MAX_QUEUE_SIZE) {
+    if (head < vq->vring.num && vu_popped_test(p, head) &&
+        !vu_bit_test(p->resubmitted, head)) {
         vu_popped_clear(p, head);
         vu_inflight_unpop(dev, vq, head);
     }
