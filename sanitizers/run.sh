@@ -14,9 +14,10 @@
 #   sanitizers/run.sh canary       only the two canary checks
 #
 # Environment: BUILD_ROOT (default <src>/build-san), LABELS (ctest label regex,
-# default "unit|fuzz|canary"), JOBS (default nproc), COV_LINES / COV_BRANCHES
-# (coverage targets in percent, default 95 and 98; below them the run fails
-# only when COV_STRICT=1).
+# default "unit|fuzz|canary"), JOBS (default nproc), COV_FLOOR_CORPUS /
+# COV_FLOOR_ALL (line-coverage floors of lib/ in percent from the corpus
+# replays alone / with the unit tests, default 88 and 92: below them the run
+# fails); COV_STRICT=1 raises them to the targets, 95 and 98.
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 NAME=${1:-}
@@ -60,8 +61,8 @@ run_ctest() { # $1 = build dir, rest = extra ctest args
     ctest --test-dir "$b" -L "$LABELS" --output-on-failure -j "$JOBS" "$@"
 }
 
-coverage_report() { # $1 = build dir, $2 = label regex, $3 = title
-    local b=$1 labels=$2 title=$3 prof="$1/profiles/$2"
+coverage_report() { # $1 build dir, $2 label regex, $3 title, $4 floor, $5 target (%)
+    local b=$1 labels=$2 title=$3 floor=$4 prof="$1/profiles/$2"
     rm -rf "$prof"; mkdir -p "$prof"
     LLVM_PROFILE_FILE="$prof/%p-%m.profraw" ctest --test-dir "$b" -L "$labels" -j "$JOBS" \
         >"$prof/ctest.log" 2>&1 || echo "($title: some tests failed, see $prof/ctest.log)"
@@ -79,10 +80,15 @@ coverage_report() { # $1 = build dir, $2 = label regex, $3 = title
     branches=$(echo "$total" | awk '{print $13}')
     echo "coverage of lib/ from $title: lines $lines, branches $branches"
     echo "  (per file: llvm-cov report ${objs[*]:1} -instr-profile $prof/merged.profdata $SRC/lib/src)"
+    # The floor fails the run on a regression; it sits at what the suite
+    # reaches today, below the project's targets (95% corpus alone, 98% with
+    # the unit tests), which COV_STRICT=1 enforces instead.
     if [ "${COV_STRICT:-0}" = 1 ]; then
-        awk -v l="${lines%\%}" -v bl="${branches%\%}" -v tl="${COV_LINES:-95}" -v tb="${COV_BRANCHES:-98}" \
-            'BEGIN { exit !(l >= tl && bl >= tb) }' || die "coverage below ${COV_LINES:-95}%/${COV_BRANCHES:-98}%"
+        floor=$5
     fi
+    awk -v l="${lines%\%}" -v f="$floor" 'BEGIN { exit !(l >= f) }' ||
+        die "line coverage of lib/ from $title is $lines, below the floor of $floor%"
+    echo "  line floor $floor%: met"
 }
 
 case "$NAME" in
@@ -105,8 +111,8 @@ valgrind)
     ;;
 coverage)
     b=$(configure_build coverage) || exit 1
-    coverage_report "$b" "fuzz" "the corpus replays alone"
-    coverage_report "$b" "unit|fuzz" "corpus replays + unit tests"
+    coverage_report "$b" "fuzz" "the corpus replays alone" "${COV_FLOOR_CORPUS:-88}" 95
+    coverage_report "$b" "unit|fuzz" "corpus replays + unit tests" "${COV_FLOOR_ALL:-92}" 98
     ;;
 canary)
     canary_asan
