@@ -115,6 +115,7 @@ bool vu_h_set_inflight_fd(VuDev *dev, struct vu_msg_ctx *ctx)
         return vu_refuse(
             ctx, "inflight fd is not a file of at least offset + size bytes");
     }
+    vu_seal_against_shrink(fd); /* a shrink under our mapping would SIGBUS us */
     base = mmap(NULL, in.mmap_size, PROT_READ | PROT_WRITE,
                 MAP_SHARED | MAP_NORESERVE, fd, (off_t)in.mmap_offset);
     if (base == MAP_FAILED) {
