@@ -315,6 +315,26 @@ static void test_inflight_resubmits_after_reconnect(void)
     sess_close(&s);
 }
 
+/* A sealable inflight fd cannot be shrunk under the backend's mapping. */
+static void test_inflight_fd_cannot_shrink_later(void)
+{
+    struct vu_session s;
+    uint64_t need = MAX_Q * inflight_stride(QSIZE);
+    int fd = memfd_create("inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    VhostUserInflight in = { .mmap_size = need,
+                             .num_queues = MAX_Q,
+                             .queue_size = QSIZE };
+
+    EXPECT_SUCCESS(fd);
+    EXPECT_SUCCESS(ftruncate(fd, (off_t)need));
+    sess_open(&s, MAX_Q, ALL_PROTO);
+    fe_set_inflight_fd(&s.fe, &in, fd);
+    EXPECT_FALSE(s.td.dev.broken);
+    EXPECT_TRUE(ftruncate(fd, 0) != 0); /* F_SEAL_SHRINK was added */
+    sess_close(&s);
+    close(fd);
+}
+
 /* ---- row "config space" ---- */
 
 /* A bad GET_CONFIG is answered with an empty reply (QEMU reads size 0 as
@@ -642,6 +662,7 @@ int main(void)
     RUN_TEST(test_inflight_corrupt_contents);
     RUN_TEST(test_inflight_odd_contents_bounded);
     RUN_TEST(test_inflight_resubmits_after_reconnect);
+    RUN_TEST(test_inflight_fd_cannot_shrink_later);
     RUN_TEST(test_config_space);
     RUN_TEST(test_config_space_full);
     RUN_TEST(test_ungated_requests);
