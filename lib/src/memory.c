@@ -45,7 +45,6 @@ void *vu_mem_translate(VuDev *dev, uint32_t *hint, uint64_t *plen, uint64_t gpa)
     const VuDevRegion *r;
     uint64_t off;
     uint32_t h = *hint;
-    int i;
 
     /* Buffers of one queue mostly live in one region: try the last one hit
      * before searching, so the cost does not grow with the region count. */
@@ -53,7 +52,8 @@ void *vu_mem_translate(VuDev *dev, uint32_t *hint, uint64_t *plen, uint64_t gpa)
         gpa - dev->regions[h].gpa < dev->regions[h].size) {
         r = &dev->regions[h];
     } else {
-        i = find_gpa(dev, gpa);
+        int i = find_gpa(dev, gpa);
+
         if (i < 0) {
             return NULL;
         }
