@@ -17,6 +17,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../common/quiet.sh"
 B=${VU_BENCH_BUILD:-$here/../../build-bench}
 FE_CPU=${FE_CPU:-1} BE_CPU=${BE_CPU:-0} SLICES=${SLICES:-16}
+# BENCH_NICE=-10 runs backends and frontend at a higher CFS priority, to
+# measure less of the other jobs sharing the machine (default: 0).
+NICE=(nice -n "${BENCH_NICE:-0}")
 mkdir -p "$work"
 
 # case name | vu-blkbench arguments | peer (qsd = read-zeroes=on as specified,
@@ -48,6 +51,7 @@ OURS_ARGS() { echo "--null --num-queues 2 --socket-path $1"; }
     echo "peer (nozero case): taskset -c $BE_CPU qemu-storage-daemon $(QSD_ARGS SOCK off)"
     echo "frontend: taskset -c $FE_CPU vu-blkbench --socket OURS_SOCK --socket PEER_SOCK --time $secs --slices $SLICES --warmup 0.5 <case args>"
     echo "cases: ${CASES[*]}"
+    echo "nice: ${BENCH_NICE:-0}"
 } >"$work/commands.txt"
 
 pids=()
@@ -55,7 +59,7 @@ start() { # NAME SOCK CMD...
     local name=$1 sock=$2
     shift 2
     rm -f "$sock"
-    taskset -c "$BE_CPU" "$@" >"$work/$name.log" 2>&1 &
+    "${NICE[@]}" taskset -c "$BE_CPU" "$@" >"$work/$name.log" 2>&1 &
     pids+=($!)
     eval "pid_$name=$!"
     for _ in $(seq 200); do [ -S "$sock" ] && return 0; sleep 0.05; done
@@ -79,7 +83,7 @@ for r in $(seq "$rounds"); do
         busy=$(wait_quiet 15 "${QUIET_TIMEOUT:-10}")
         eval "ppid=\$pid_$peer"
         # shellcheck disable=SC2086
-        line=$(taskset -c "$FE_CPU" "$B/bench/vu-blkbench" --socket "$work/ours.sock" \
+        line=$("${NICE[@]}" taskset -c "$FE_CPU" "$B/bench/vu-blkbench" --socket "$work/ours.sock" \
             --socket "$work/$peer.sock" --backend-pid "$pid_ours" --backend-pid "$ppid" \
             --time "$secs" --slices "$SLICES" --warmup 0.5 $args) ||
             echo "run-blk: round $r $name failed" >&2
