@@ -161,19 +161,21 @@ def main():
             for name, med, lo, hi in plot:
                 f.write('"%s" %.4f %.4f %.4f\n' % (name, med, lo, hi))
         gp = """
-set terminal pngcairo size 1100,560 font ",10"
+set terminal pngcairo size 1300,620 font ",10"
 set output '%s'
 set title "ours / peer (median, min-max over rounds); goals: blk >= 1.5, net >= 1.0"
 set style data histograms
 set style histogram errorbars gap 1 lw 1.5
 set style fill solid 0.6 border -1
-set ylabel "ratio"
-set yrange [0:*]
+set ylabel "ratio (log scale)"
+set logscale y
+set yrange [0.1:*]
+set rmargin 12
 set xtics rotate by -35 left
 set bmargin 9
 set grid ytics
 set key outside top center horizontal
-plot '%s' using 2:3:4:xtic(1) title "ours/peer" lc rgb "#3070b0", \\
+plot '%s' using ($2 > 0.1 ? $2 : 0.1):($3 > 0.1 ? $3 : 0.1):4:xtic(1) title "ours/peer" lc rgb "#3070b0", \\
      1.5 with lines dt 2 lc rgb "#c03030" title "blk goal 1.5", \\
      1.0 with lines dt 3 lc rgb "#208020" title "net goal 1.0 / parity"
 """ % (png_path, dat)
