@@ -19,7 +19,7 @@ CASES=(
     "seq64k-qd8-q1-nozero|--bs 65536 --rw read --depth 8 --queues 1|off"
 )
 [ -n "${BLK_CASES:-}" ] && { mapfile -t CASES < <(printf '%s\n' "${CASES[@]}" | grep -E "$BLK_CASES"); }
-echo "valgrind --tool=callgrind <backend as in the IOPS runs>; vu-blkbench --socket SOCK --ios N --warmup 0 <case args>, N = $n1 and $n2; Ir/req = dIr / d(total_ios)" \
+echo "valgrind --tool=callgrind <backend as in the IOPS runs>; vu-blkbench --socket SOCK --ios N --warmup 0.001 <case args>, N = $n1 and $n2; Ir/req = dIr / d(total_ios)" \
     >"$work/commands.txt"
 
 # run BACKEND ZEROES CASE_ARGS N -> "Ir total_ios"
