@@ -175,7 +175,8 @@ static void submit(struct bq *q, unsigned slot)
     }
     *status = 0xff;
     if (o.verify) {
-        memset(vuc_ptr(&cur->c, q->data_gpa + (uint64_t)o.bs * slot), 0xa5, o.bs);
+        memset(vuc_ptr(&cur->c, q->data_gpa + (uint64_t)o.bs * slot), 0xa5,
+               o.bs);
     }
     q->avail->ring[q->avail_idx % q->num] = (uint16_t)(DESC_PER_REQ * slot);
     q->avail_idx++;
@@ -337,8 +338,9 @@ static double cpu_seconds_of(int pid)
     }
     fclose(f);
     p = strrchr(buf, ')');
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-                     &ut, &st) != 2) {
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &ut, &st) != 2) {
         return 0;
     }
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
@@ -414,8 +416,13 @@ static void parse(int argc, char **argv)
     unsigned pids = 0;
     int ch;
 
-    o = (struct opts){ .slices = 8, .queues = 1, .depth = 1, .bs = 4096, .time = 3,
-                       .warmup = 0.5, .event_idx = true };
+    o = (struct opts){ .slices = 8,
+                       .queues = 1,
+                       .depth = 1,
+                       .bs = 4096,
+                       .time = 3,
+                       .warmup = 0.5,
+                       .event_idx = true };
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
         case 's':
@@ -425,27 +432,50 @@ static void parse(int argc, char **argv)
             devs[devs[0].socket ? 1 : 0].socket = optarg;
             ndevs = devs[1].socket ? 2 : 1;
             break;
-        case 'q': o.queues = (unsigned)atoi(optarg); break;
-        case 'd': o.depth = (unsigned)atoi(optarg); break;
-        case 'b': o.bs = (unsigned)atoi(optarg); break;
-        case 'r': o.seq = strcmp(optarg, "read") == 0; break;
-        case 't': o.time = atof(optarg); break;
-        case 'w': o.warmup = atof(optarg); break;
-        case 'p': o.poll = true; break;
-        case 'E': o.event_idx = false; break;
-        case 'V': o.verify = true; break;
+        case 'q':
+            o.queues = (unsigned)atoi(optarg);
+            break;
+        case 'd':
+            o.depth = (unsigned)atoi(optarg);
+            break;
+        case 'b':
+            o.bs = (unsigned)atoi(optarg);
+            break;
+        case 'r':
+            o.seq = strcmp(optarg, "read") == 0;
+            break;
+        case 't':
+            o.time = atof(optarg);
+            break;
+        case 'w':
+            o.warmup = atof(optarg);
+            break;
+        case 'p':
+            o.poll = true;
+            break;
+        case 'E':
+            o.event_idx = false;
+            break;
+        case 'V':
+            o.verify = true;
+            break;
         case 'P':
             devs[pids < 2 ? pids : 1].backend_pid = atoi(optarg);
             pids++;
             break;
-        case 'S': o.slices = (unsigned)atoi(optarg); break;
-        case 'I': o.ios = strtoull(optarg, NULL, 0); break;
-        default: usage();
+        case 'S':
+            o.slices = (unsigned)atoi(optarg);
+            break;
+        case 'I':
+            o.ios = strtoull(optarg, NULL, 0);
+            break;
+        default:
+            usage();
         }
     }
-    if (!devs[0].socket || o.slices < 1 || o.slices > 256 || o.queues < 1 || o.queues > MAX_QUEUES || o.depth < 1 ||
-        o.depth > MAX_DEPTH || o.bs < SECTOR || o.bs % SECTOR ||
-        o.time <= 0) {
+    if (!devs[0].socket || o.slices < 1 || o.slices > 256 || o.queues < 1 ||
+        o.queues > MAX_QUEUES || o.depth < 1 || o.depth > MAX_DEPTH ||
+        o.bs < SECTOR || o.bs % SECTOR || o.time <= 0) {
         usage();
     }
 }
@@ -608,8 +638,7 @@ int main(int argc, char **argv)
     if (ndevs == 1) {
         sum[0] = measure(&devs[0], o.time);
         report("", &devs[0], &sum[0]);
-        printf("capacity=%llu\n",
-               (unsigned long long)devs[0].capacity_sectors);
+        printf("capacity=%llu\n", (unsigned long long)devs[0].capacity_sectors);
     } else {
         /* A B, B A, A B, ...: each pair of adjacent windows gives a ratio
          * and both devices see the same background on average. */
@@ -629,9 +658,9 @@ int main(int argc, char **argv)
         printf("ratio=%.4f slice_ratio_median=%.4f slice_ratio_min=%.4f "
                "slice_ratio_max=%.4f slices=%u\n",
                (sum[0].ios / sum[0].secs) / (sum[1].ios / sum[1].secs),
-               o.slices % 2 ? ratios[o.slices / 2]
-                            : (ratios[o.slices / 2 - 1] +
-                               ratios[o.slices / 2]) / 2,
+               o.slices % 2
+                   ? ratios[o.slices / 2]
+                   : (ratios[o.slices / 2 - 1] + ratios[o.slices / 2]) / 2,
                ratios[0], ratios[o.slices - 1], o.slices);
     }
     for (i = 0; i < ndevs; i++) {

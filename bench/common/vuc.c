@@ -28,7 +28,8 @@ struct vuc_hdr {
     uint32_t size;
 } __attribute__((packed));
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
 {
     va_list ap;
@@ -69,7 +70,8 @@ void vuc_connect(struct vuc *c, const char *path, int timeout_ms)
             return;
         }
         close(c->sock);
-        if ((errno != ENOENT && errno != ECONNREFUSED) || vuc_now() > deadline) {
+        if ((errno != ENOENT && errno != ECONNREFUSED) ||
+            vuc_now() > deadline) {
             die("connect %s: %s", path, strerror(errno));
         }
         usleep(10000);
@@ -204,8 +206,8 @@ void vuc_set_u64(struct vuc *c, uint32_t req, uint64_t v)
 void vuc_negotiate(struct vuc *c, uint64_t want, uint64_t want_proto)
 {
     uint64_t offered = vuc_get_u64(c, VHOST_USER_GET_FEATURES);
-    uint64_t need = (1ULL << VIRTIO_F_VERSION_1) |
-                    (1ULL << VHOST_USER_F_PROTOCOL_FEATURES);
+    uint64_t need =
+        (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VHOST_USER_F_PROTOCOL_FEATURES);
 
     if ((offered & need) != need) {
         die("backend lacks VERSION_1 or PROTOCOL_FEATURES (0x%llx)",
@@ -241,10 +243,10 @@ void vuc_setup_memory(struct vuc *c, uint64_t size)
     m.regions[0].memory_size = size;
     m.regions[0].userspace_addr = (uint64_t)(uintptr_t)c->mem;
     m.regions[0].mmap_offset = 0;
-    vuc_set(c, VHOST_USER_SET_MEM_TABLE, &m,
-            (uint32_t)(offsetof(VhostUserMemory, regions) +
-                       sizeof(m.regions[0])),
-            &c->mem_fd, 1);
+    vuc_set(
+        c, VHOST_USER_SET_MEM_TABLE, &m,
+        (uint32_t)(offsetof(VhostUserMemory, regions) + sizeof(m.regions[0])),
+        &c->mem_fd, 1);
 }
 
 static void set_state(struct vuc *c, uint32_t req, unsigned idx, unsigned num)

@@ -22,7 +22,7 @@ struct vuc {
     uint64_t proto_features; /* negotiated protocol features */
     bool reply_ack;          /* REPLY_ACK negotiated: ack set-style requests */
     int mem_fd;
-    uint8_t *mem;            /* our mapping; gpa 0 is mem[0] */
+    uint8_t *mem; /* our mapping; gpa 0 is mem[0] */
     uint64_t mem_size;
 };
 

@@ -74,8 +74,8 @@ static void build_chain(void)
     if (indirect) {
         table_gpa = region_gpa(spread ? nregions / 3 : nregions - 1) + 0x8000;
         for (k = 0; k < chain; k++) {
-            fg_table_desc(&g, table_gpa, k, buf_gpa(k), BUF_LEN,
-                          desc_flags(k), (uint16_t)(k + 1));
+            fg_table_desc(&g, table_gpa, k, buf_gpa(k), BUF_LEN, desc_flags(k),
+                          (uint16_t)(k + 1));
         }
         fg_desc(&g, 0, 0, table_gpa, 16u * chain, VRING_DESC_F_INDIRECT, 0);
     } else {
@@ -132,11 +132,21 @@ int main(int argc, char **argv)
 
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
-        case 'c': chain = (unsigned)atoi(optarg); break;
-        case 'r': nregions = (unsigned)atoi(optarg); break;
-        case 'n': ops = (unsigned)atoi(optarg); break;
-        case 'i': indirect = true; break;
-        case 'l': spread = strcmp(optarg, "spread") == 0; break;
+        case 'c':
+            chain = (unsigned)atoi(optarg);
+            break;
+        case 'r':
+            nregions = (unsigned)atoi(optarg);
+            break;
+        case 'n':
+            ops = (unsigned)atoi(optarg);
+            break;
+        case 'i':
+            indirect = true;
+            break;
+        case 'l':
+            spread = strcmp(optarg, "spread") == 0;
+            break;
         default:
             fprintf(stderr, "usage: vu-hotpath [--chain N] [--indirect] "
                             "[--regions N] [--ops N] [--layout same|spread]\n");
@@ -149,8 +159,8 @@ int main(int argc, char **argv)
         return 1;
     }
     fg_init_empty(&g, 1);
-    g.dev.features |= (1ULL << VIRTIO_F_VERSION_1) |
-                      (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+    g.dev.features |=
+        (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
     for (i = 0; i < nregions; i++) {
         fg_add_region(&g, region_gpa(i), REGION_SIZE);
     }
