@@ -321,10 +321,12 @@ static void test_inflight_fd_cannot_shrink_later(void)
     struct vu_session s;
     uint64_t need = MAX_Q * inflight_stride(QSIZE);
     int fd = memfd_create("inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    VhostUserInflight in = { .mmap_size = need,
-                             .num_queues = MAX_Q,
-                             .queue_size = QSIZE };
+    VhostUserInflight in;
 
+    memset(&in, 0, sizeof(in)); /* the padding goes on the wire too */
+    in.mmap_size = need;
+    in.num_queues = MAX_Q;
+    in.queue_size = QSIZE;
     EXPECT_SUCCESS(fd);
     EXPECT_SUCCESS(ftruncate(fd, (off_t)need));
     sess_open(&s, MAX_Q, ALL_PROTO);

@@ -44,8 +44,9 @@ struct request_rule {
 #define MEM_MAX sizeof(VhostUserMemory)
 #define PF(x) VHOST_USER_PROTOCOL_F_##x
 
+/* Names as the original library spells them ("VHOST_USER_GET_FEATURES"). */
 #define ROW(req, lo, hi, f, r, g, h)                                           \
-    [VHOST_USER_##req] = { #req, lo, hi, f, r, g, h }
+    [VHOST_USER_##req] = { "VHOST_USER_" #req, lo, hi, f, r, g, h }
 
 /* Requests 34, 39 and 40 are not in the API's enum; they are named here so
  * logs stay readable, and refused because their features are never offered. */
@@ -116,8 +117,8 @@ static const struct request_rule rules[] = {
     ROW(SET_INFLIGHT_FD, sizeof(VhostUserInflight), sizeof(VhostUserInflight),
         FDS_ONE, REPLY_ON_REQUEST, PF(INFLIGHT_SHMFD), vu_h_set_inflight_fd),
     ROW(GPU_SET_SOCKET, 0, 0, FDS_ANY, REPLY_ON_REQUEST, NO_GATE, NULL),
-    [REQ_RESET_DEVICE] = { "RESET_DEVICE", 0, 0, FDS_NONE, REPLY_ON_REQUEST,
-                           PF_RESET_DEVICE, vu_h_reset },
+    [REQ_RESET_DEVICE] = { "VHOST_USER_RESET_DEVICE", 0, 0, FDS_NONE,
+                           REPLY_ON_REQUEST, PF_RESET_DEVICE, vu_h_reset },
     ROW(VRING_KICK, STATE, STATE, FDS_NONE, REPLY_ON_REQUEST,
         PF(INBAND_NOTIFICATIONS), vu_h_vring_kick),
     ROW(GET_MAX_MEM_SLOTS, 0, 0, FDS_NONE, REPLY_ALWAYS,
@@ -126,10 +127,10 @@ static const struct request_rule rules[] = {
         PF(CONFIGURE_MEM_SLOTS), vu_h_add_mem_reg),
     ROW(REM_MEM_REG, MEMREG, MEMREG, FDS_OPTIONAL, REPLY_ON_REQUEST,
         PF(CONFIGURE_MEM_SLOTS), vu_h_rem_mem_reg),
-    [REQ_SET_STATUS] = { "SET_STATUS", U64, U64, FDS_NONE, REPLY_ON_REQUEST,
+    [REQ_SET_STATUS] = { "VHOST_USER_SET_STATUS", U64, U64, FDS_NONE,
+                         REPLY_ON_REQUEST, PF_STATUS, NULL },
+    [REQ_GET_STATUS] = { "VHOST_USER_GET_STATUS", 0, 0, FDS_NONE, REPLY_ALWAYS,
                          PF_STATUS, NULL },
-    [REQ_GET_STATUS] = { "GET_STATUS", 0, 0, FDS_NONE, REPLY_ALWAYS, PF_STATUS,
-                         NULL },
     ROW(GET_SHARED_OBJECT, sizeof(VhostUserShared), sizeof(VhostUserShared),
         FDS_NONE, REPLY_ALWAYS, PF(SHARED_OBJECT), vu_h_get_shared_object),
 };
