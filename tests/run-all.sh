@@ -17,7 +17,7 @@
 #   coverage     /  source coverage of lib/ (builds under build/ci/san)
 #   fuzz         fuzz/ci.sh when present; otherwise every target built
 #                with libFuzzer (+ASan+UBSan) by fuzz/build.sh, each run for
-#                VU_FUZZ_SECONDS (45) from its corpus, then AFL++ through
+#                VU_FUZZ_SECONDS (60) from its corpus, then AFL++ through
 #                fuzz/run_afl.sh on VU_AFL_TARGETS (fuzz_dispatch) for
 #                VU_AFL_SECONDS (60); any crash, leak or hang fails the step
 #
@@ -250,7 +250,7 @@ done
 
 # libFuzzer over every target, then AFL++ on a few, time-bounded.
 fuzz_builtin() {
-    local w=$out/fuzz rc=0 t opts secs=${VU_FUZZ_SECONDS:-45}
+    local w=$out/fuzz rc=0 t opts secs=${VU_FUZZ_SECONDS:-60}
     rm -rf "$w"
     mkdir -p "$w/artifacts"
     OUT=$w/bin WORK=$w/obj bash "$src/fuzz/build.sh" || {
