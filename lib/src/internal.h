@@ -198,12 +198,19 @@ static inline void vu_ring_store32(void *p, uint32_t v)
     __atomic_store_n((uint32_t *)p, htole32(v), __ATOMIC_RELAXED);
 }
 
-/* One validated descriptor chain, gathered before the element is allocated.
- * iov[] holds the readable (out) segments first, then the writable (in) ones. */
+/* One validated descriptor chain, gathered before it is handed out.  iov
+ * (iov_cap entries, at most VIRTQUEUE_MAX_SIZE, supplied by the caller; unused
+ * without map) receives the readable (out) segments first, then the writable
+ * (in) ones.  room_limited: iov_cap is what is left of a caller's batch array,
+ * not the chain limit, so running out of it is not the guest's fault: the walk
+ * then sets no_room and fails without marking the device broken. */
 struct vu_chain {
     unsigned out_num, in_num;
     uint64_t out_bytes, in_bytes;
-    struct iovec iov[VIRTQUEUE_MAX_SIZE];
+    struct iovec *iov;
+    unsigned iov_cap;
+    bool room_limited;
+    bool no_room;
 };
 
 /* Walk and validate the chain starting at head.  With map, every buffer is

@@ -117,42 +117,108 @@ static VuVirtqElement *alloc_element(size_t sz, unsigned head,
     return elem;
 }
 
-static VuVirtqElement *build_element(VuDev *dev, VuVirtq *vq, unsigned head,
-                                     size_t sz)
-{
-    struct vu_chain c;
+/*
+ * Taking one element is done in two steps: peek_next finds the next head
+ * (a head recovered from the inflight area first, else the next avail
+ * entry), checks it and walks its chain into c, consuming nothing; then,
+ * once the caller has a place for the element, take_head consumes it.  An
+ * allocation failure in between leaves the queue as it was.
+ */
+struct vu_next {
+    unsigned head;
+    bool resubmitted; /* from the resubmit list, not the avail ring */
+};
 
-    if (!vu_chain_walk(dev, vq, head, true, &c, "vu_queue_pop")) {
-        return NULL;
-    }
-    return alloc_element(sz, head, &c);
-}
-
-/* Hand out the oldest head recovered from the inflight area.  Its avail
- * entry was consumed before the restart, and inuse already counts it. */
-static VuVirtqElement *pop_resubmitted(VuDev *dev, VuVirtq *vq,
-                                       struct vu_vq_priv *p, size_t sz)
+static bool peek_resubmitted(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
+                             struct vu_chain *c, struct vu_next *next,
+                             const char *who)
 {
     unsigned head = vq->resubmit_list[vq->resubmit_num - 1].index;
-    VuVirtqElement *elem;
 
     if (head >= vq->vring.num || !vu_bit_test(p->pending, head)) {
-        vu_fail(dev, "vu_queue_pop: resubmitted head %u is not pending", head);
-        return NULL;
+        vu_fail(dev, "%s: resubmitted head %u is not pending", who, head);
+        return false;
     }
-    elem = build_element(dev, vq, head, sz);
-    if (!elem) {
-        return NULL;
+    next->head = head;
+    next->resubmitted = true;
+    return vu_chain_walk(dev, vq, head, true, c, who);
+}
+
+static bool peek_avail(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
+                       struct vu_chain *c, struct vu_next *next,
+                       const char *who)
+{
+    unsigned count, head;
+
+    if (!avail_count(dev, vq, who, &count) || count == 0 ||
+        !read_head(dev, vq, vq->last_avail_idx, &head, who)) {
+        return false;
     }
-    if (--vq->resubmit_num == 0) {
-        free(vq->resubmit_list);
-        vq->resubmit_list = NULL;
+    /* A driver never has more buffers outstanding than the ring holds; a
+     * guest re-posting filled-but-unflushed heads would otherwise grow
+     * inuse without bound. */
+    if (vq->inuse >= vq->vring.num) {
+        vu_fail(dev, "%s: %u elements already in flight on a ring of %u", who,
+                vq->inuse, vq->vring.num);
+        return false;
     }
-    vu_bit_clear(p->pending, head);
-    vu_bit_set(p->resubmitted, head);
-    p->resubmitted_out++;
+    if (vu_bit_test(p->unflushed, head)) {
+        vu_fail(dev,
+                "%s: head %u re-posted before its completion was published",
+                who, head);
+        return false;
+    }
+    if (vu_popped_test(p, head) || vu_bit_test(p->pending, head)) {
+        vu_fail(dev, "%s: head %u is already in flight", who, head);
+        return false;
+    }
+    next->head = head;
+    next->resubmitted = false;
+    return vu_chain_walk(dev, vq, head, true, c, who);
+}
+
+static bool peek_next(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
+                      struct vu_chain *c, struct vu_next *next, const char *who)
+{
+    if (vq->resubmit_num > 0 && vq->resubmit_list) {
+        return peek_resubmitted(dev, vq, p, c, next, who);
+    }
+    return peek_avail(dev, vq, p, c, next, who);
+}
+
+/* The element of next is handed out: record who holds what.  The avail
+ * event is moved by the caller, once per call. */
+static void take_head(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
+                      const struct vu_next *next)
+{
+    unsigned head = next->head;
+
+    if (next->resubmitted) {
+        /* Its avail entry was consumed before the restart, and inuse
+         * already counts it. */
+        if (--vq->resubmit_num == 0) {
+            free(vq->resubmit_list);
+            vq->resubmit_list = NULL;
+        }
+        vu_bit_clear(p->pending, head);
+        vu_bit_set(p->resubmitted, head);
+        p->resubmitted_out++;
+        vu_popped_set(p, head);
+        return;
+    }
+    p->avail_head[vq->last_avail_idx % vq->vring.num] = (uint16_t)head;
+    vq->last_avail_idx++;
     vu_popped_set(p, head);
-    return elem;
+    vq->inuse++;
+    vu_inflight_pop(dev, vq, head);
+}
+
+/* With EVENT_IDX, ask for a kick when the driver goes past what we took. */
+static void publish_avail_event(VuDev *dev, VuVirtq *vq)
+{
+    if (vu_has_feature(dev, VIRTIO_RING_F_EVENT_IDX) && vq->notification) {
+        set_avail_event(dev, vq, vq->last_avail_idx);
+    }
 }
 
 /* unpop of a resubmitted element: back to the front of the resubmit list,
@@ -178,54 +244,13 @@ static bool requeue_resubmitted(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
     return true;
 }
 
-static VuVirtqElement *pop_avail(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
-                                 size_t sz)
-{
-    VuVirtqElement *elem;
-    unsigned count, head;
-
-    if (!avail_count(dev, vq, "vu_queue_pop", &count) || count == 0 ||
-        !read_head(dev, vq, vq->last_avail_idx, &head, "vu_queue_pop")) {
-        return NULL;
-    }
-    /* A driver never has more buffers outstanding than the ring holds; a
-     * guest re-posting filled-but-unflushed heads would otherwise grow
-     * inuse without bound. */
-    if (vq->inuse >= vq->vring.num) {
-        vu_fail(dev,
-                "vu_queue_pop: %u elements already in flight on a ring of %u",
-                vq->inuse, vq->vring.num);
-        return NULL;
-    }
-    if (vu_bit_test(p->unflushed, head)) {
-        vu_fail(dev,
-                "vu_queue_pop: head %u re-posted before its completion was "
-                "published",
-                head);
-        return NULL;
-    }
-    if (vu_popped_test(p, head) || vu_bit_test(p->pending, head)) {
-        vu_fail(dev, "vu_queue_pop: head %u is already in flight", head);
-        return NULL;
-    }
-    elem = build_element(dev, vq, head, sz);
-    if (!elem) {
-        return NULL; /* nothing consumed: an allocation failure can retry */
-    }
-    p->avail_head[vq->last_avail_idx % vq->vring.num] = (uint16_t)head;
-    vq->last_avail_idx++;
-    if (vu_has_feature(dev, VIRTIO_RING_F_EVENT_IDX) && vq->notification) {
-        set_avail_event(dev, vq, vq->last_avail_idx);
-    }
-    vu_popped_set(p, head);
-    vq->inuse++;
-    vu_inflight_pop(dev, vq, head);
-    return elem;
-}
-
 VU_EXPORT void *vu_queue_pop(VuDev *dev, VuVirtq *vq, size_t sz)
 {
     struct vu_vq_priv *p = queue_priv(dev, vq);
+    struct iovec iov[VIRTQUEUE_MAX_SIZE];
+    struct vu_chain c = { .iov = iov, .iov_cap = VIRTQUEUE_MAX_SIZE };
+    struct vu_next next;
+    VuVirtqElement *elem;
 
     if (!p || !queue_ready(dev, vq)) {
         return NULL;
@@ -234,10 +259,63 @@ VU_EXPORT void *vu_queue_pop(VuDev *dev, VuVirtq *vq, size_t sz)
         vu_fail(dev, "vu_queue_pop: element size %zu is invalid", sz);
         return NULL;
     }
-    if (vq->resubmit_num > 0 && vq->resubmit_list) {
-        return pop_resubmitted(dev, vq, p, sz);
+    if (!peek_next(dev, vq, p, &c, &next, "vu_queue_pop")) {
+        return NULL;
     }
-    return pop_avail(dev, vq, p, sz);
+    elem = alloc_element(sz, next.head, &c);
+    if (!elem) {
+        return NULL; /* nothing consumed: an allocation failure can retry */
+    }
+    take_head(dev, vq, p, &next);
+    if (!next.resubmitted) {
+        publish_avail_event(dev, vq);
+    }
+    return elem;
+}
+
+VU_EXPORT unsigned int vu_queue_pop_batch(VuDev *dev, VuVirtq *vq,
+                                          VuVirtqElement *elems,
+                                          unsigned int max, struct iovec *iov,
+                                          unsigned int iov_cap)
+{
+    struct vu_vq_priv *p = queue_priv(dev, vq);
+    unsigned n = 0, used = 0;
+    bool from_avail = false;
+
+    if (!p || !queue_ready(dev, vq) || max == 0) {
+        return 0;
+    }
+    if (!elems || !iov || iov_cap < VIRTQUEUE_MAX_SIZE) {
+        vu_note_error(dev, "vu_queue_pop_batch: needs an element array and at "
+                           "least VIRTQUEUE_MAX_SIZE iovecs");
+        return 0;
+    }
+    while (n < max) {
+        unsigned left = iov_cap - used;
+        struct vu_chain c = {
+            .iov = iov + used,
+            .iov_cap = left < VIRTQUEUE_MAX_SIZE ? left : VIRTQUEUE_MAX_SIZE,
+            .room_limited = left < VIRTQUEUE_MAX_SIZE,
+        };
+        struct vu_next next;
+
+        if (!peek_next(dev, vq, p, &c, &next, "vu_queue_pop_batch")) {
+            break;
+        }
+        elems[n].index = next.head;
+        elems[n].out_num = c.out_num;
+        elems[n].in_num = c.in_num;
+        elems[n].out_sg = c.iov;
+        elems[n].in_sg = c.iov + c.out_num;
+        take_head(dev, vq, p, &next);
+        from_avail |= !next.resubmitted;
+        used += c.out_num + c.in_num;
+        n++;
+    }
+    if (from_avail) {
+        publish_avail_event(dev, vq);
+    }
+    return n;
 }
 
 /* Common check of an element the device gives back. */
@@ -450,4 +528,24 @@ VU_EXPORT void vu_queue_push(VuDev *dev, VuVirtq *vq,
     if (!was_broken && !dev->broken) {
         vu_queue_flush(dev, vq, 1);
     }
+}
+
+VU_EXPORT void vu_queue_push_batch(VuDev *dev, VuVirtq *vq,
+                                   const VuVirtqElement *elems,
+                                   const unsigned int *lens, unsigned int n)
+{
+    if (!dev || dev->broken || n == 0) {
+        return;
+    }
+    if (!elems) {
+        vu_fail(dev, "vu_queue_push_batch: %u elements but no array", n);
+        return;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        vu_queue_fill(dev, vq, &elems[i], lens ? lens[i] : 0, i);
+        if (dev->broken) {
+            return; /* publish nothing of a batch the device got wrong */
+        }
+    }
+    vu_queue_flush(dev, vq, n);
 }

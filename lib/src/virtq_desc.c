@@ -64,7 +64,11 @@ static bool add_segment(struct vu_walk *w, void *host, uint64_t len,
     struct vu_chain *c = w->c;
     unsigned n = c->out_num + c->in_num;
 
-    if (n >= VIRTQUEUE_MAX_SIZE) {
+    if (n >= c->iov_cap) {
+        if (c->room_limited) {
+            c->no_room = true; /* the chain stays on the ring for next time */
+            return false;
+        }
         return walk_fail(w, "chain needs more than 1024 iovecs");
     }
     c->iov[n].iov_base = host;
@@ -252,6 +256,7 @@ bool vu_chain_walk(VuDev *dev, VuVirtq *vq, unsigned head, bool map,
 
     c->out_num = c->in_num = 0;
     c->out_bytes = c->in_bytes = 0;
+    c->no_room = false;
     ok = walk_table(&w, &t, head, false);
     if (t.bounce) {
         free(t.bounce);

@@ -161,7 +161,7 @@ static bool sum_avail(VuDev *dev, VuVirtq *vq, uint64_t *in, uint64_t *out,
     const char *who = "vu_queue_get_avail_bytes";
     uint16_t idx = vu_ring_load16(&vq->vring.avail->idx);
     uint16_t n = (uint16_t)(idx - vq->last_avail_idx);
-    struct vu_chain c;
+    struct vu_chain c = { .iov = NULL }; /* sizes only: no iovecs */
 
     if (n > vq->vring.num) {
         vu_fail(dev, "%s: avail index moved by %u on a ring of %u", who, n,
