@@ -38,6 +38,8 @@ static struct {
     long fail_at;     /* fail this call (1-based); 0: never */
     const char *only; /* count only this function (NULL: all) */
     int err;          /* errno of the failure (0: the function's default) */
+    const char *then; /* after the failure, fail the next call of this */
+    int then_err;
     int hits;
     char hit_fn[32];
 } FI;
@@ -53,6 +55,13 @@ static bool fi_fail(const char *fn, int default_err)
     FI.hits++;
     snprintf(FI.hit_fn, sizeof(FI.hit_fn), "%s", fn);
     errno = FI.err ? FI.err : default_err;
+    if (FI.then) {
+        FI.only = FI.then;
+        FI.err = FI.then_err;
+        FI.then = NULL;
+        FI.calls = 0;
+        FI.fail_at = 1;
+    }
     return true;
 }
 
@@ -165,11 +174,11 @@ int __wrap_ftruncate(int fd, off_t len)
     return fi_fail("ftruncate", EIO) ? -1 : __real_ftruncate(fd, len);
 }
 
-/* A failed poll is a timeout unless an errno was asked for. */
+/* A failed poll is a timeout, unless EINTR was asked for. */
 int __wrap_poll(struct pollfd *p, nfds_t n, int timeout)
 {
-    if (fi_fail("poll", 0)) {
-        return errno ? -1 : 0;
+    if (fi_fail("poll", ETIMEDOUT)) {
+        return errno == EINTR ? -1 : 0;
     }
     return __real_poll(p, n, timeout);
 }
@@ -523,6 +532,7 @@ static bool postcopy(struct run *r)
     uint64_t go_ahead = 0;
     VhostUserMemory mem = { .nregions = 1 };
     VhostUserMemRegMsg reg = { .region = fe_region_wire(&r->fe, 1) };
+    uint64_t announced;
     int hits;
     bool ok;
 
@@ -560,7 +570,13 @@ static bool postcopy(struct run *r)
                         sizeof(reg), &r->fe.regions[1].fd, 1));
     hits = FI.hits;
     ARMED(ok = vu_dispatch(&r->td.dev));
+    announced = 0;
     while (fe_recv(&r->fe, &m) == 1) {
+        if (m.request == VHOST_USER_ADD_MEM_REG &&
+            m.size == sizeof(VhostUserMemRegMsg)) {
+            memcpy(&reg, m.payload.bytes, sizeof(reg));
+            announced = reg.region.userspace_addr;
+        }
         fe_msg_close_fds(&m);
     }
     if (!after_step(r, hits,
@@ -571,6 +587,10 @@ static bool postcopy(struct run *r)
         return false;
     }
     EXPECT_EQ(r->td.dev.nregions, 2);
+    /* the answer carries our own mapping of the new region (gpa RAM_A) */
+    EXPECT_EQ(announced, r->td.dev.regions[1].mmap_addr +
+                             r->td.dev.regions[1].mmap_offset);
+    EXPECT_EQ(r->td.dev.regions[1].gpa, RAM_A);
     return msg(r, VHOST_USER_POSTCOPY_END, true, NULL, 0, NULL, 0, NULL);
 }
 
@@ -709,6 +729,61 @@ static void test_walk_postcopy(void)
     EXPECT_TRUE(reason_seen("sendmsg", "sending the postcopy region failed"));
 }
 
+/* The socket I/O retry paths: a call that fails once with EINTR or EAGAIN
+ * (poll then finding the socket ready) is retried and the message goes
+ * through; a poll that times out instead breaks the device with the reason. */
+static void one_get_features(const char *fn, int err, const char *then,
+                             int then_err, const char *panic)
+{
+    struct vu_session s;
+    struct fe_msg m;
+    bool ok;
+
+    sess_open(&s, 1, PF(REPLY_ACK));
+    EXPECT_TRUE(
+        fe_send(&s.fe, VHOST_USER_GET_FEATURES, FE_VERSION, NULL, 0, NULL, 0));
+    fi_setup(1, fn, err);
+    FI.then = then;
+    FI.then_err = then_err;
+    ARMED(ok = vu_dispatch(&s.td.dev));
+    EXPECT_EQ(FI.hits, then ? 2 : 1);
+    if (!panic) {
+        EXPECT_TRUE(ok);
+        fe_expect_reply(&s.fe, VHOST_USER_GET_FEATURES, 8, &m);
+        EXPECT_FALSE(s.td.dev.broken);
+    } else {
+        EXPECT_FALSE(ok);
+        EXPECT_TRUE(s.td.dev.broken);
+        EXPECT_CONTAINS(s.td.panic_msg, panic);
+    }
+    fi_setup(0, NULL, 0);
+    sess_close(&s);
+}
+
+static void test_socket_retries(void)
+{
+    int one = 1;
+    struct vu_session s;
+
+    one_get_features("recvmsg", EINTR, NULL, 0, NULL);
+    one_get_features("recvmsg", EAGAIN, NULL, 0, NULL);
+    one_get_features("recvmsg", EAGAIN, "poll", EINTR, NULL);
+    one_get_features("recvmsg", EAGAIN, "poll", ETIMEDOUT,
+                     "stopped in the middle of a message");
+    one_get_features("sendmsg", EINTR, NULL, 0, NULL);
+    one_get_features("sendmsg", EAGAIN, NULL, 0, NULL);
+    one_get_features("sendmsg", EAGAIN, "poll", ETIMEDOUT,
+                     "sending the reply failed");
+    /* credentials arriving beside a message are not fds */
+    sess_open(&s, 1, PF(REPLY_ACK));
+    EXPECT_SUCCESS(
+        setsockopt(s.td.dev.sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)));
+    EXPECT_EQ(fe_get_features(&s.fe) & (1ULL << VIRTIO_F_VERSION_1),
+              1ULL << VIRTIO_F_VERSION_1);
+    EXPECT_FALSE(s.td.dev.broken);
+    sess_close(&s);
+}
+
 int main(void)
 {
     int fd;
@@ -719,6 +794,7 @@ int main(void)
      * postcopy off for good */
     (void)vu_postcopy_supported();
     RUN_TEST(test_walk_session);
+    RUN_TEST(test_socket_retries);
     fd = (int)syscall(__NR_userfaultfd, O_CLOEXEC);
     if (fd >= 0) {
         close(fd);
