@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -127,6 +128,21 @@ void fz_fd_check_begin(void)
     fz_lowest_at_start = lowest_free_fd();
 }
 
+int fz_fd_check_begin_dup(int fd)
+{
+    int copy;
+
+    full_check = getenv("FUZZ_FD_CHECK_ALWAYS") || fd_checks++ % 16 == 0;
+    fz_fds_at_start = full_check ? fz_fd_count() : 0;
+    /* F_DUPFD from 0 returns the lowest free fd: the dup the input needs
+     * anyway doubles as the probe (its number is free again once the library
+     * closes it in vu_deinit). */
+    copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    FZ_CHECK(copy >= 0, "dup: %s", strerror(errno));
+    fz_lowest_at_start = copy;
+    return copy;
+}
+
 void fz_fd_check_end(const char *target)
 {
     int now = full_check ? fz_fd_count() : 0;
@@ -143,6 +159,41 @@ void fz_fd_check_end(const char *target)
              "%s: lowest free fd %d after this input, %d "
              "before it: an fd leaked (or was closed twice)",
              target, lowest, fz_lowest_at_start);
+}
+
+/* ---- guest memory reset ---- */
+
+void fz_mem_zero(int fd, off_t off, uint8_t *map, size_t len, unsigned *resets)
+{
+    /* Every page of a hole reads as zero; a page the last input touched
+     * (read or written, through any mapping) is resident.  Zero the resident
+     * pages in place rather than punching them out and faulting them back
+     * in; punch the whole range every 64th reset so that pages touched once
+     * do not stay resident (and get zeroed) forever.  Either way the range
+     * holds only zeros afterwards. */
+    unsigned char vec[FZ_MEM_ZERO_MAX / 4096];
+    size_t pages = len / 4096;
+
+    FZ_CHECK(len % 4096 == 0 && pages <= sizeof(vec) &&
+                 (uintptr_t)map % 4096 == 0,
+             "fz_mem_zero: %zu bytes at %p", len, (void *)map);
+    if ((*resets)++ % 64 == 0 || mincore(map, len, vec) != 0) {
+        FZ_CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+                           (off_t)len) == 0,
+                 "punch hole: %s", strerror(errno));
+        return;
+    }
+    for (size_t i = 0; i < pages;) {
+        size_t j = i;
+
+        while (j < pages && (vec[j] & 1)) {
+            j++;
+        }
+        if (j > i) {
+            memset(map + i * 4096, 0, (j - i) * 4096);
+        }
+        i = j + 1;
+    }
 }
 
 /* ---- watches ---- */

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -38,7 +39,16 @@ int fz_fd_count(void);
  * count at the start (persistent harness fds are opened before begin). */
 extern int fz_fds_at_start;
 void fz_fd_check_begin(void);
+/* fz_fd_check_begin, then dup fd (lowest free number, close-on-exec) and
+ * return the copy, which the input must close (vu_deinit does). */
+int fz_fd_check_begin_dup(int fd);
 void fz_fd_check_end(const char *target);
+
+/* Zero [map, map+len), a shared mapping of fd at offset off (page-aligned,
+ * at most FZ_MEM_ZERO_MAX bytes), cheaply: memset of the resident pages,
+ * with a hole punched over the range now and then. */
+#define FZ_MEM_ZERO_MAX (1u << 20)
+void fz_mem_zero(int fd, off_t off, uint8_t *map, size_t len, unsigned *resets);
 
 /* ---- the watch table (what an event loop would hold) ---- */
 void fz_set_watch(VuDev *dev, int fd, int condition, vu_watch_cb cb,

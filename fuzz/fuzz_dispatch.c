@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -439,7 +440,8 @@ static size_t recv_now(int sock, uint8_t *buf, size_t cap, int *nfds_out)
     int nfds = 0;
 
     for (;;) {
-        uint8_t trash[4096];
+        /* static: a big local costs an ASan shadow poison/unpoison per call */
+        static uint8_t trash[4096];
         struct iovec iov;
         struct msghdr mh = { .msg_iov = &iov,
                              .msg_iovlen = 1,
@@ -485,7 +487,7 @@ static size_t recv_now(int sock, uint8_t *buf, size_t cap, int *nfds_out)
 /* Check the replies to one request; returns how many there were. */
 static unsigned check_replies(uint32_t request)
 {
-    uint8_t buf[4096];
+    static uint8_t buf[4096];
     int nfds = 0;
     size_t n = recv_now(fe_sock, buf, sizeof(buf), &nfds);
     size_t pos = 0;
@@ -557,20 +559,49 @@ static bool socket_also_notifier(ino_t ino)
     return false;
 }
 
-/* Read and check what the library sent on the backend channel; drain the
- * other socket peers. */
-static void drain_peers(void)
+/* Drop anything the library left unread on one of its sockets. */
+static void drain_lib_side(int fd)
 {
-    struct peer *bp = backend_peer();
+    if (fd >= 0) {
+        (void)recv_now(fd, NULL, 0, NULL);
+    }
+}
 
+/* Read and check what the library sent on the backend channel; drain the
+ * other socket peers, and lib_fd (>= 0: the library's backend_fd) too.  One
+ * poll() finds the sockets with something to read (data, fds or EOF); only
+ * those are read. */
+static void drain_peers_and(int lib_fd)
+{
+    struct pollfd pf[MAX_INPUT_FDS + 1];
+    unsigned nfds = 0;
+    struct peer *bp;
+
+    for (unsigned i = 0; i < S.npeers; i++) {
+        pf[nfds++] = (struct pollfd){ .fd = S.peers[i].ours, .events = POLLIN };
+    }
+    if (lib_fd >= 0) {
+        pf[nfds++] = (struct pollfd){ .fd = lib_fd, .events = POLLIN };
+    }
+    if (nfds == 0 || poll(pf, nfds, 0) <= 0) {
+        return;
+    }
+    if (lib_fd >= 0 && pf[nfds - 1].revents) {
+        drain_lib_side(lib_fd);
+    }
+    bp = backend_peer();
     if (bp && socket_also_notifier(bp->sent)) {
         bp = NULL;
     }
     for (unsigned i = 0; i < S.npeers; i++) {
-        uint8_t buf[4096];
-        size_t n = recv_now(S.peers[i].ours, buf, sizeof(buf), NULL);
+        static uint8_t buf[4096];
+        size_t n;
         size_t pos = 0;
 
+        if (!pf[i].revents) {
+            continue; /* nothing to read: recvmsg would say EAGAIN */
+        }
+        n = recv_now(S.peers[i].ours, buf, sizeof(buf), NULL);
         if (&S.peers[i] != bp) {
             continue;
         }
@@ -592,6 +623,11 @@ static void drain_peers(void)
             pos += VHOST_USER_HDR_SIZE + size;
         }
     }
+}
+
+static void drain_peers(void)
+{
+    drain_peers_and(-1);
 }
 
 /* Queue the frontend's ack for a backend request the library will wait for. */
@@ -643,19 +679,10 @@ static void queue_backend_reply_fd(uint32_t request)
     close(fd);
 }
 
-/* Drop anything the library left unread on one of its sockets. */
-static void drain_lib_side(int fd)
-{
-    if (fd >= 0) {
-        (void)recv_now(fd, NULL, 0, NULL);
-    }
-}
-
 static void rings_after_op(struct fz_rings *r)
 {
     (void)r;
-    drain_peers();
-    drain_lib_side(S.dev.backend_fd); /* stale acks queued for it */
+    drain_peers_and(S.dev.backend_fd); /* and stale acks queued for it */
 }
 
 static void rings_kick(struct fz_rings *r, unsigned qi)
@@ -709,7 +736,8 @@ static void rings_before_op(struct fz_rings *r, unsigned op, unsigned qi)
 /* Returns false when the connection is over. */
 static bool do_message(struct tlv *t)
 {
-    uint8_t buf[VHOST_USER_HDR_SIZE + 65536];
+    static uint8_t buf[VHOST_USER_HDR_SIZE + 65536]; /* not on the stack: the
+        ASan shadow of 64 KiB would be poisoned and cleared per message */
     uint32_t request = tlv_u32(t);
     uint32_t flags = tlv_u32(t);
     uint32_t size = tlv_u32(t);
@@ -820,7 +848,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fe_sock < 0) {
         LLVMFuzzerInitialize(NULL, NULL);
     }
-    fz_fd_check_begin();
+    sock = fz_fd_check_begin_dup(lib_sock);
     memset(&S, 0, offsetof(typeof(S), config_space));
     S.cfg = default_cfg;
     tlv_init(&t, data, size);
@@ -831,8 +859,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (S.cfg.flags & CFG_RECORD) {
         setenv("LIBVHOST_USER_RECORD", "/dev/null", 1);
     }
-    sock = fcntl(lib_sock, F_DUPFD_CLOEXEC, 0);
-    FZ_CHECK(sock >= 0, "dup: %s", strerror(errno));
     FZ_CHECK(vu_init(&S.dev, S.cfg.max_queues, sock, fz_panic, NULL,
                      fz_set_watch, fz_remove_watch,
                      (S.cfg.flags & CFG_NO_CONFIG) ? &iface_min : &iface_full),

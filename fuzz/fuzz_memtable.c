@@ -51,6 +51,9 @@ static const uint64_t pool_size[POOL] = { 0x1000,   0x10000, 0x100000,
                                           0x201000, 0x2000,  0x1000000 };
 static int pool[POOL] = { -1 };
 static int fe = -1, lib = -1;
+/* Not regular files: the library must refuse them as region fds.  Created
+ * once; the library gets (and closes) its own copy of each. */
+static int ev_keep = -1, null_keep = -1;
 static VuDev dev;
 
 struct mreg {
@@ -87,6 +90,9 @@ static void setup_once(void)
             FZ_CHECK(pwrite(pool[k], buf, n, (off_t)o) == (ssize_t)n, "pwrite");
         }
     }
+    ev_keep = eventfd(0, EFD_CLOEXEC);
+    null_keep = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    FZ_CHECK(ev_keep >= 0 && null_keep >= 0, "eventfd, /dev/null");
     FZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0,
              "socketpair");
     fe = sv[0];
@@ -136,8 +142,8 @@ static bool model_valid(const struct mreg *r, const struct mreg *tab,
 
 /* ---- wire ---- */
 
-/* fd selector -> fd to send (pool memfd, eventfd, or none); *k the pool index
- * or -1; *made an fd we must close. */
+/* fd selector -> fd to send (pool memfd, eventfd, /dev/null or none); *k the
+ * pool index or -1; *made an fd we must close (none: all are persistent). */
 static int select_fd(uint8_t sel, int *k, int *made)
 {
     sel %= POOL + 3;
@@ -148,12 +154,10 @@ static int select_fd(uint8_t sel, int *k, int *made)
         return pool[sel];
     }
     if (sel == POOL) {
-        *made = eventfd(0, EFD_CLOEXEC);
-        return *made;
+        return ev_keep;
     }
     if (sel == POOL + 1) {
-        *made = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        return *made;
+        return null_keep;
     }
     return -1;
 }
@@ -550,10 +554,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fe < 0) {
         setup_once();
     }
-    fz_fd_check_begin();
+    sock = fz_fd_check_begin_dup(lib);
     tlv_init(&t, data, size);
-    sock = fcntl(lib, F_DUPFD_CLOEXEC, 0);
-    FZ_CHECK(sock >= 0, "dup");
     FZ_CHECK(vu_init(&dev, 1, sock, fz_panic, NULL, fz_set_watch,
                      remove_watch_noop, &iface),
              "vu_init");

@@ -13,7 +13,7 @@
  * Each region is mapped once, between PROT_NONE guard pages, so R0 and R1
  * are apart in our address space and any access past a region's end faults.
  * The regions are handed to the library's table directly (internal.h), and
- * zeroed between inputs with FALLOC_FL_PUNCH_HOLE.
+ * zeroed between inputs (fz_mem_zero: the pages touched are cleared).
  *
  * Input: u8 flags, u8 queue-size exponent, u16 ring base, then optional ring
  * placement (flag 0x08: u32 desc gpa, u32 avail gpa, u32 used gpa), then ring
@@ -31,7 +31,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/falloc.h>
 #include <linux/virtio_config.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,11 +138,11 @@ static void uninstall_regions(void)
 
 static void reset_memory(void)
 {
+    static unsigned resets[NREG];
+
     for (int i = 0; i < NREG; i++) {
-        FZ_CHECK(fallocate(regs[i].fd,
-                           FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                           (off_t)regs[i].off, (off_t)REG_SIZE) == 0,
-                 "punch hole: %s", strerror(errno));
+        fz_mem_zero(regs[i].fd, (off_t)regs[i].off, regs[i].map, REG_SIZE,
+                    &resets[i]);
     }
     memset(log_table, 0, sizeof(log_table));
 }
@@ -276,7 +275,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sock_keep < 0) {
         setup_once();
     }
-    fz_fd_check_begin();
+    sock = fz_fd_check_begin_dup(sock_keep);
     tlv_init(&t, data, size);
     flags = tlv_u8(&t);
     num = 1u << (tlv_u8(&t) % 11);
@@ -284,8 +283,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     nq = 1 + ((flags >> VF_QUEUES_SHIFT) & 3);
 
     reset_memory();
-    sock = fcntl(sock_keep, F_DUPFD_CLOEXEC, 0);
-    FZ_CHECK(sock >= 0, "dup");
     FZ_CHECK(vu_init(&dev, (uint16_t)nq, sock, fz_panic, NULL, fz_set_watch,
                      remove_watch_noop, &iface),
              "vu_init");
