@@ -150,12 +150,31 @@ static void test_custom_reader_header_rules(void)
     EXPECT_CONTAINS(vu_last_error(&dev), "fd count -1 is out of range");
     EXPECT_FALSE(dev.broken);
 
+    /* LISTEN without ADVISE: no userfaultfd to arm */
+    {
+        VhostUserMsg lm;
+        struct vu_msg_ctx ctx = { .msg = &lm, .reply_fd = -1 };
+
+        memset(&lm, 0, sizeof(lm));
+        EXPECT_FALSE(vu_h_postcopy_listen(&dev, &ctx));
+        EXPECT_CONTAINS(ctx.why, "no POSTCOPY_ADVISE came first");
+        EXPECT_FALSE(dev.postcopy_listening);
+    }
     vu_deinit(&dev);
     vu_deinit(&dev); /* twice is harmless */
     vu_deinit(NULL);
     EXPECT_NULL(dev.regions);
     EXPECT_FALSE(vu_dispatch(&dev));
     EXPECT_FALSE(vu_dispatch(NULL));
+    /* vu_init refuses what the original asserts on */
+    EXPECT_FALSE(vu_init(NULL, 1, fe.dev_sock, custom_panic, NULL,
+                         custom_set_watch, custom_remove_watch, &custom_iface));
+    EXPECT_FALSE(vu_init(&dev, 0, fe.sock, custom_panic, NULL, custom_set_watch,
+                         custom_remove_watch, &custom_iface));
+    EXPECT_NULL(dev.regions);
+    EXPECT_FALSE(vu_init(&dev, 1, fe.sock, custom_panic, NULL, custom_set_watch,
+                         custom_remove_watch, NULL));
+    EXPECT_NULL(dev.regions);
     fe_destroy(&fe);
 }
 
