@@ -16,8 +16,10 @@
 # Environment: BUILD_ROOT (default <src>/build-san), LABELS (ctest label regex,
 # default "unit|fuzz|canary"), JOBS (default nproc), COV_FLOOR_CORPUS /
 # COV_FLOOR_ALL (line-coverage floors of lib/ in percent from the corpus
-# replays alone / with the unit tests, default 88 and 92: below them the run
-# fails); COV_STRICT=1 raises them to the targets, 95 and 98.
+# replays alone / with the unit tests, default 88 and 98.5: below them the run
+# fails); COV_STRICT=1 raises them to the targets, 95 and 98 (the second is
+# already met by default; the first needs the fuzz targets to reach postcopy
+# LISTEN and the batch API).
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 NAME=${1:-}
@@ -83,8 +85,8 @@ coverage_report() { # $1 build dir, $2 label regex, $3 title, $4 floor, $5 targe
     # The floor fails the run on a regression; it sits at what the suite
     # reaches today, below the project's targets (95% corpus alone, 98% with
     # the unit tests), which COV_STRICT=1 enforces instead.
-    if [ "${COV_STRICT:-0}" = 1 ]; then
-        floor=$5
+    if [ "${COV_STRICT:-0}" = 1 ] && awk -v t="$5" -v f="$floor" 'BEGIN { exit !(t > f) }'; then
+        floor=$5 # never lower a floor that is already above the target
     fi
     awk -v l="${lines%\%}" -v f="$floor" 'BEGIN { exit !(l >= f) }' ||
         die "line coverage of lib/ from $title is $lines, below the floor of $floor%"
@@ -112,7 +114,7 @@ valgrind)
 coverage)
     b=$(configure_build coverage) || exit 1
     coverage_report "$b" "fuzz" "the corpus replays alone" "${COV_FLOOR_CORPUS:-88}" 95
-    coverage_report "$b" "unit|fuzz" "corpus replays + unit tests" "${COV_FLOOR_ALL:-92}" 98
+    coverage_report "$b" "unit|fuzz" "corpus replays + unit tests" "${COV_FLOOR_ALL:-98.5}" 98
     ;;
 canary)
     canary_asan
