@@ -231,7 +231,7 @@ static void note_reason(const char *fn, const char *why)
 {
     char r[160];
 
-    snprintf(r, sizeof(r), "%s: %s", fn, why);
+    snprintf(r, sizeof(r), "%.40s: %.110s", fn, why);
     for (unsigned i = 0; i < nreasons; i++) {
         if (strcmp(reasons[i], r) == 0) {
             return;
