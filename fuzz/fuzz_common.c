@@ -163,23 +163,29 @@ void fz_fd_check_end(const char *target)
 
 /* ---- guest memory reset ---- */
 
-void fz_mem_zero(int fd, off_t off, uint8_t *map, size_t len, unsigned *resets)
+void fz_mem_zero(struct fz_mem *m)
 {
-    /* Every page of a hole reads as zero; a page the last input touched
-     * (read or written, through any mapping) is resident.  Zero the resident
-     * pages in place rather than punching them out and faulting them back
-     * in; punch the whole range every 64th reset so that pages touched once
-     * do not stay resident (and get zeroed) forever.  Either way the range
-     * holds only zeros afterwards. */
+    /* Every page of a hole reads as zero; a page an input touched (read or
+     * written, through any mapping) is resident.  Zero the resident pages in
+     * place rather than punching them out and faulting them back in; punch
+     * the whole range every 64th reset so that pages touched once do not
+     * stay resident (and get zeroed) forever.  Either way the range holds
+     * only zeros afterwards.  mincore() cannot see a page that went to swap:
+     * the pages are locked as they are faulted in (MLOCK_ONFAULT), and when
+     * that is refused every reset punches. */
     unsigned char vec[FZ_MEM_ZERO_MAX / 4096];
-    size_t pages = len / 4096;
+    size_t pages = m->len / 4096;
 
-    FZ_CHECK(len % 4096 == 0 && pages <= sizeof(vec) &&
-                 (uintptr_t)map % 4096 == 0,
-             "fz_mem_zero: %zu bytes at %p", len, (void *)map);
-    if ((*resets)++ % 64 == 0 || mincore(map, len, vec) != 0) {
-        FZ_CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
-                           (off_t)len) == 0,
+    FZ_CHECK(m->len % 4096 == 0 && pages <= sizeof(vec) &&
+                 (uintptr_t)m->map % 4096 == 0,
+             "fz_mem_zero: %zu bytes at %p", m->len, (void *)m->map);
+    if (m->resets == 0) {
+        m->locked = mlock2(m->map, m->len, MLOCK_ONFAULT) == 0;
+    }
+    if (!m->locked || m->resets++ % 64 == 0 ||
+        mincore(m->map, m->len, vec) != 0) {
+        FZ_CHECK(fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                           m->off, (off_t)m->len) == 0,
                  "punch hole: %s", strerror(errno));
         return;
     }
@@ -190,7 +196,7 @@ void fz_mem_zero(int fd, off_t off, uint8_t *map, size_t len, unsigned *resets)
             j++;
         }
         if (j > i) {
-            memset(map + i * 4096, 0, (j - i) * 4096);
+            memset(m->map + i * 4096, 0, (j - i) * 4096);
         }
         i = j + 1;
     }

@@ -48,7 +48,15 @@ void fz_fd_check_end(const char *target);
  * at most FZ_MEM_ZERO_MAX bytes), cheaply: memset of the resident pages,
  * with a hole punched over the range now and then. */
 #define FZ_MEM_ZERO_MAX (1u << 20)
-void fz_mem_zero(int fd, off_t off, uint8_t *map, size_t len, unsigned *resets);
+struct fz_mem {
+    int fd;
+    off_t off;
+    uint8_t *map;
+    size_t len;
+    unsigned resets; /* calls so far */
+    bool locked;     /* mlock2(MLOCK_ONFAULT) accepted */
+};
+void fz_mem_zero(struct fz_mem *m);
 
 /* ---- the watch table (what an event loop would hold) ---- */
 void fz_set_watch(VuDev *dev, int fd, int condition, vu_watch_cb cb,

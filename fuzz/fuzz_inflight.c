@@ -48,7 +48,7 @@
 
 static int region_fd = -1, inflight_fd = -1, fe = -1, lib = -1;
 static uint8_t *region;
-static unsigned region_resets;
+static struct fz_mem region_mem; /* resets region */
 static VuDev dev;
 static struct fz_rings rings;
 static uint8_t before[MAX_FILE], after[MAX_FILE];
@@ -67,6 +67,8 @@ static void setup_once(void)
     region =
         mmap(NULL, REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, region_fd, 0);
     FZ_CHECK(region != MAP_FAILED, "mmap");
+    region_mem =
+        (struct fz_mem){ .fd = region_fd, .map = region, .len = REG_SIZE };
     inflight_fd =
         memfd_create("fuzz-inflight-area", MFD_CLOEXEC); /* not sealable */
     FZ_CHECK(inflight_fd >= 0, "memfd");
@@ -447,7 +449,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     build_file(&t, nqueues < MAX_Q ? nqueues : MAX_Q, qsize);
 
-    fz_mem_zero(region_fd, 0, region, REG_SIZE, &region_resets);
+    fz_mem_zero(&region_mem);
     FZ_CHECK(vu_init(&dev, (uint16_t)nq, sock, fz_panic, NULL, fz_set_watch,
                      remove_watch_noop, &iface),
              "vu_init");

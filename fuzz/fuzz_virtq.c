@@ -138,11 +138,16 @@ static void uninstall_regions(void)
 
 static void reset_memory(void)
 {
-    static unsigned resets[NREG];
+    static struct fz_mem mem[NREG];
 
     for (int i = 0; i < NREG; i++) {
-        fz_mem_zero(regs[i].fd, (off_t)regs[i].off, regs[i].map, REG_SIZE,
-                    &resets[i]);
+        if (!mem[i].map) {
+            mem[i] = (struct fz_mem){ .fd = regs[i].fd,
+                                      .off = (off_t)regs[i].off,
+                                      .map = regs[i].map,
+                                      .len = REG_SIZE };
+        }
+        fz_mem_zero(&mem[i]);
     }
     memset(log_table, 0, sizeof(log_table));
 }

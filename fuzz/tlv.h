@@ -11,6 +11,7 @@
 
 #include "record_format.h"
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,33 @@ static inline uint64_t tlv_le(struct tlv *t, unsigned width)
 {
     uint64_t v = 0;
 
+    if (t->pos <= t->len && t->len - t->pos >= width) {
+        /* Whole field present (the usual case): one load, no per-byte
+         * branches (x86_64 and every target here are little-endian). */
+        const uint8_t *p = t->p + t->pos;
+        uint16_t v16;
+        uint32_t v32;
+
+        switch (width) {
+        case 1:
+            t->pos += 1;
+            return p[0];
+        case 2:
+            memcpy(&v16, p, 2);
+            t->pos += 2;
+            return le16toh(v16);
+        case 4:
+            memcpy(&v32, p, 4);
+            t->pos += 4;
+            return le32toh(v32);
+        case 8:
+            memcpy(&v, p, 8);
+            t->pos += 8;
+            return le64toh(v);
+        default:
+            break;
+        }
+    }
     for (unsigned i = 0; i < width; i++) {
         if (t->pos < t->len) {
             v |= (uint64_t)t->p[t->pos++] << (8 * i);
