@@ -834,8 +834,19 @@ static void cleanup_input(void)
         close(lib_sock);
         make_socketpair();
     } else {
-        (void)recv_now(fe_sock, NULL, 0, NULL);
-        drain_lib_side(lib_sock);
+        /* Leftovers on either end of the persistent connection: one poll,
+         * and a read only of the side that has some. */
+        struct pollfd pf[2] = { { .fd = fe_sock, .events = POLLIN },
+                                { .fd = lib_sock, .events = POLLIN } };
+
+        if (poll(pf, 2, 0) > 0) {
+            if (pf[0].revents) {
+                (void)recv_now(fe_sock, NULL, 0, NULL);
+            }
+            if (pf[1].revents) {
+                drain_lib_side(lib_sock);
+            }
+        }
     }
 }
 
