@@ -8,7 +8,10 @@
 # which cancels start-up.  Frames = frames the backend took off its tx ring
 # (our "frames in" counter; DPDK testpmd's RX-packets).
 # Usage: run-net-ir.sh OUT_TSV WORKDIR [T1] [T2]
-# Rows: netir <txonly-SIZE> 1 <ours Ir/frame> <peer Ir/frame> Ir/frame
+# Rows: netir <MODE-SIZE> 1 <ours Ir/frame> <peer Ir/frame> Ir/frame
+# Environment: NET_IR_MODE txonly (default) or io (--forward-mode=io
+# --tx-first: frames circulate, so the rx path is measured too; frames =
+# frames the backend took in); NET_IR_SIZES (default "64 1518").
 set -u
 out=$1 work=$2 t1=${3:-8} t2=${4:-20}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,7 +38,7 @@ run() { # BACKEND SIZE SECS -> "Ir frames"
     timeout -s INT "$secs" taskset -c "$FE_CPU" dpdk-testpmd --lcores "0@$FE_CPU,1@$FE_CPU" --no-huge \
         -m 512 --no-pci --file-prefix="vubench-irfe-$$" \
         --vdev "net_virtio_user0,path=$sock,queues=1,queue_size=256" -- --total-num-mbufs=16384 \
-        --forward-mode=txonly --port-topology=loop --txpkts="$size" -a --stats-period 1 >"$work/ir.fe.log" 2>&1
+        "${fwd[@]}" --port-topology=loop --txpkts="$size" -a --stats-period 1 >"$work/ir.fe.log" 2>&1
     kill -TERM "$pid"
     for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
@@ -54,8 +57,11 @@ per_frame() { # BACKEND SIZE
     awk -v i1="${a[0]}" -v f1="${a[1]}" -v i2="${b[0]}" -v f2="${b[1]}" \
         'BEGIN { if (f2 > f1) printf "%.0f", (i2 - i1) / (f2 - f1); else print 0 }'
 }
-for size in 64 1518; do
+mode=${NET_IR_MODE:-txonly}
+fwd=(--forward-mode=txonly)
+[ "$mode" = io ] && fwd=(--forward-mode=io --tx-first)
+for size in ${NET_IR_SIZES:-64 1518}; do
     o=$(per_frame ours "$size")
     p=$(per_frame dpdk "$size")
-    printf 'netir\ttxonly-%s\t1\t%s\t%s\tIr/frame\n' "$size" "$o" "$p" | tee -a "$out"
+    printf 'netir\t%s-%s\t1\t%s\t%s\tIr/frame\n' "$mode" "$size" "$o" "$p" | tee -a "$out"
 done

@@ -11,6 +11,7 @@
 #include "net-rarp.h"
 #include "net-rx.h"
 #include "queue-poll.h"
+#include "vhost-user-ext.h"
 
 #define ETH_HLEN_ 14
 #define NET_MAX_FRAME ((size_t)64 * 1024) /* more than any frame without GSO */
@@ -115,6 +116,10 @@ void net_switch_flush_notifications(struct net_switch *sw)
     unsigned int i, qp;
     uint32_t pairs;
 
+    while (sw->rx_pending_ports) {
+        i = (unsigned int)__builtin_ctzll(sw->rx_pending_ports);
+        net_rx_commit(sw->port[i]); /* clears bit i */
+    }
     while (sw->notify_ports) {
         i = (unsigned int)__builtin_ctzll(sw->notify_ports);
         sw->notify_ports &= sw->notify_ports - 1;
@@ -134,21 +139,22 @@ void net_switch_flush_notifications(struct net_switch *sw)
  * the control sockets and signals. */
 #define TX_BUDGET 256
 
-/* Forward up to max frames, then signal every queue touched. */
+/* Forward up to max frames (one burst), give the tx buffers back, then
+ * publish the rx side and signal every queue touched. */
 static unsigned int tx_drain(struct net_port *port, VuDev *dev, int qidx,
                              unsigned int max)
 {
     VuVirtq *vq = vu_get_queue(dev, qidx);
-    VuVirtqElement *elem;
-    unsigned int n = 0;
+    unsigned int i, n;
 
-    while (n < max && (elem = vu_queue_pop(dev, vq, sizeof(*elem)))) {
-        forward(port, (unsigned int)qidx / 2, elem);
-        vu_queue_push(dev, vq, elem, 0);
-        free(elem);
-        n++;
+    n = vu_queue_pop_batch(dev, vq, port->tx_elem,
+                           max < NET_TX_BURST ? max : NET_TX_BURST,
+                           port->tx_iov, VIRTQUEUE_MAX_SIZE);
+    for (i = 0; i < n; i++) {
+        forward(port, (unsigned int)qidx / 2, &port->tx_elem[i]);
     }
     if (n) {
+        vu_queue_push_batch(dev, vq, port->tx_elem, NULL, n);
         vu_queue_notify(dev, vq);
         net_switch_flush_notifications(port->sw);
     }
@@ -303,6 +309,7 @@ static void port_disconnected(struct vu_session *s)
     sw->up &= ~(1ULL << port->index);
     sw->notify_ports &= ~(1ULL << port->index);
     port->rx_to_notify = 0;
+    net_rx_forget(port);
     mac_table_forget_port(&sw->macs, port->index);
     fprintf(stderr, "vhost-user-net: port %u: frontend disconnected\n",
             port->index);
@@ -337,6 +344,11 @@ int net_switch_add_port(struct net_switch *sw, const char *path)
     if (!port) {
         return -1;
     }
+    port->rx = calloc(sw->queue_pairs, sizeof(*port->rx));
+    if (!port->rx) {
+        free(port);
+        return -1;
+    }
     port->sw = sw;
     port->index = sw->nports;
     net_config_build(&port->config, port->index, sw->queue_pairs);
@@ -348,6 +360,7 @@ int net_switch_add_port(struct net_switch *sw, const char *path)
     }
     if (rc < 0) {
         vu_session_close(&port->session);
+        free(port->rx);
         free(port);
         return rc;
     }
@@ -370,6 +383,7 @@ void net_switch_close(struct net_switch *sw)
 
     for (i = 0; i < sw->nports; i++) {
         vu_session_close(&sw->port[i]->session);
+        free(sw->port[i]->rx);
         free(sw->port[i]);
         sw->port[i] = NULL;
     }

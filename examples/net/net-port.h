@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "net-config.h"
+#include "net-rx.h"
 #include "net-switch.h"
 #include "vu-session.h"
 
@@ -27,13 +28,17 @@ struct net_stats {
 
 struct net_port;
 
+/* Frames taken off a tx queue at once. */
+#define NET_TX_BURST 32
+
 struct net_switch {
     struct ev_loop *loop;
     struct net_port *port[NET_MAX_PORTS];
     unsigned int nports;
-    uint64_t up;           /* bit n: port n has a frontend */
-    uint64_t notify_ports; /* ports with rx queues to notify */
-    bool reflect;          /* send each frame back, MACs swapped */
+    uint64_t up;               /* bit n: port n has a frontend */
+    uint64_t notify_ports;     /* ports with rx queues to notify */
+    uint64_t rx_pending_ports; /* ports holding rx buffers (net-rx.h) */
+    bool reflect;              /* send each frame back, MACs swapped */
     uint16_t queue_pairs;
     uint64_t poll_ns; /* busy-poll window of tx queues, 0: none */
     struct net_stats stats;
@@ -44,10 +49,15 @@ struct net_port {
     struct vu_session session;
     struct net_switch *sw;
     unsigned int index;
-    size_t hdr_len;        /* virtio-net header size negotiated */
-    bool mrg_rxbuf;        /* a frame may span several rx buffers */
-    uint32_t rx_to_notify; /* bit p: rx queue of pair p got frames */
+    size_t hdr_len;          /* virtio-net header size negotiated */
+    bool mrg_rxbuf;          /* a frame may span several rx buffers */
+    uint32_t rx_to_notify;   /* bit p: rx queue of pair p got frames */
+    uint32_t rx_pending;     /* bit p: rx[p] holds buffers of this burst */
+    struct net_rx_cache *rx; /* one per queue pair */
     struct virtio_net_config config;
+    /* The tx burst being forwarded (one tx queue at a time). */
+    VuVirtqElement tx_elem[NET_TX_BURST];
+    struct iovec tx_iov[VIRTQUEUE_MAX_SIZE];
 };
 
 void net_switch_init(struct net_switch *sw, struct ev_loop *loop,

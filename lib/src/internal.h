@@ -219,6 +219,14 @@ struct vu_chain {
 bool vu_chain_walk(VuDev *dev, VuVirtq *vq, unsigned head, bool map,
                    struct vu_chain *c, const char *who);
 
+/* Ring slot of a free-running 16-bit index.  Split ring sizes are powers of
+ * two (SET_VRING_NUM refuses others), so this is the index modulo the size
+ * without a division; for any size it stays below vq->vring.num. */
+static inline unsigned vu_ring_slot(const VuVirtq *vq, unsigned idx)
+{
+    return idx & (vq->vring.num - 1u);
+}
+
 /* Index of vq in dev->vq, or -1 when vq is not one of dev's queues. */
 static inline int vu_queue_index(const VuDev *dev, const VuVirtq *vq)
 {

@@ -29,6 +29,15 @@ static bool queue_ready(const VuDev *dev, const VuVirtq *vq)
            vq->vring.num <= VU_MAX_QUEUE_SIZE;
 }
 
+/* The hooks below cost a call each; most queues have neither a logged used
+ * ring nor an inflight area, so look before calling. */
+static inline void log_used(VuDev *dev, VuVirtq *vq, uint64_t off, uint64_t len)
+{
+    if (VU_UNLIKELY(vq->vring.flags & (1u << VHOST_VRING_F_LOG))) {
+        vu_log_used_ring(dev, vq, off, len);
+    }
+}
+
 static uint16_t *avail_event_ptr(VuVirtq *vq)
 {
     return (uint16_t *)(void *)&vq->vring.used->ring[vq->vring.num];
@@ -37,10 +46,10 @@ static uint16_t *avail_event_ptr(VuVirtq *vq)
 static void set_avail_event(VuDev *dev, VuVirtq *vq, uint16_t val)
 {
     vu_ring_store16(avail_event_ptr(vq), val);
-    vu_log_used_ring(dev, vq,
-                     offsetof(struct vring_used, ring) +
-                         sizeof(struct vring_used_elem) * vq->vring.num,
-                     sizeof(uint16_t));
+    log_used(dev, vq,
+             offsetof(struct vring_used, ring) +
+                 sizeof(struct vring_used_elem) * vq->vring.num,
+             sizeof(uint16_t));
 }
 
 /*
@@ -78,7 +87,7 @@ static bool avail_count(VuDev *dev, VuVirtq *vq, const char *who,
 static bool read_head(VuDev *dev, VuVirtq *vq, uint16_t slot, unsigned *head,
                       const char *who)
 {
-    unsigned h = vu_ring_load16(&vq->vring.avail->ring[slot % vq->vring.num]);
+    unsigned h = vu_ring_load16(&vq->vring.avail->ring[vu_ring_slot(vq, slot)]);
 
     if (h >= vq->vring.num) {
         vu_fail(dev, "%s: head %u out of range (ring of %u)", who, h,
@@ -206,11 +215,13 @@ static void take_head(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
         vu_popped_set(p, head);
         return;
     }
-    p->avail_head[vq->last_avail_idx % vq->vring.num] = (uint16_t)head;
+    p->avail_head[vu_ring_slot(vq, vq->last_avail_idx)] = (uint16_t)head;
     vq->last_avail_idx++;
     vu_popped_set(p, head);
     vq->inuse++;
-    vu_inflight_pop(dev, vq, head);
+    if (VU_UNLIKELY(vq->inflight)) {
+        vu_inflight_pop(dev, vq, head);
+    }
 }
 
 /* With EVENT_IDX, ask for a kick when the driver goes past what we took. */
@@ -359,7 +370,7 @@ VU_EXPORT void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem,
 static void release_slot(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
                          uint16_t slot)
 {
-    unsigned head = p->avail_head[slot % vq->vring.num];
+    unsigned head = p->avail_head[vu_ring_slot(vq, slot)];
 
     if (head < vq->vring.num && vu_popped_test(p, head) &&
         !vu_bit_test(p->resubmitted, head)) {
@@ -416,9 +427,8 @@ static void write_used_elem(VuDev *dev, VuVirtq *vq, unsigned slot,
 
     vu_ring_store32(&e->id, head);
     vu_ring_store32(&e->len, len);
-    vu_log_used_ring(dev, vq,
-                     offsetof(struct vring_used, ring) + sizeof(*e) * slot,
-                     sizeof(*e));
+    log_used(dev, vq, offsetof(struct vring_used, ring) + sizeof(*e) * slot,
+             sizeof(*e));
 }
 
 VU_EXPORT void vu_queue_fill(VuDev *dev, VuVirtq *vq,
@@ -441,7 +451,7 @@ VU_EXPORT void vu_queue_fill(VuDev *dev, VuVirtq *vq,
     if (dev->broken) {
         return; /* the log was unusable: publish nothing more */
     }
-    slot = (uint16_t)(vq->used_idx + idx) % vq->vring.num;
+    slot = vu_ring_slot(vq, (unsigned)vq->used_idx + idx);
     write_used_elem(dev, vq, slot, elem->index, len);
     vu_popped_clear(p, elem->index);
     if (vu_bit_test(p->resubmitted, elem->index)) {
@@ -450,7 +460,9 @@ VU_EXPORT void vu_queue_fill(VuDev *dev, VuVirtq *vq,
     }
     p->filled_head[slot] = (uint16_t)(elem->index + 1);
     vu_bit_set(p->unflushed, elem->index);
-    vu_inflight_fill(dev, vq, elem->index);
+    if (VU_UNLIKELY(vq->inflight)) {
+        vu_inflight_fill(dev, vq, elem->index);
+    }
 }
 
 /* Every slot a flush publishes must have been filled since its last flush:
@@ -459,7 +471,7 @@ static bool slots_filled(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
                          unsigned num)
 {
     for (unsigned k = 0; k < num; k++) {
-        unsigned slot = (uint16_t)(vq->used_idx + k) % vq->vring.num;
+        unsigned slot = vu_ring_slot(vq, (unsigned)vq->used_idx + k);
 
         if (!p->filled_head[slot]) {
             vu_fail(dev,
@@ -476,7 +488,7 @@ static void clear_filled(VuVirtq *vq, struct vu_vq_priv *p, uint16_t old,
                          unsigned num)
 {
     for (unsigned k = 0; k < num; k++) {
-        unsigned slot = (uint16_t)(old + k) % vq->vring.num;
+        unsigned slot = vu_ring_slot(vq, (unsigned)old + k);
 
         vu_bit_clear(p->unflushed, p->filled_head[slot] - 1u);
         p->filled_head[slot] = 0;
@@ -504,8 +516,7 @@ VU_EXPORT void vu_queue_flush(VuDev *dev, VuVirtq *vq, unsigned int num)
     /* The used entries must be visible before the index that covers them. */
     __atomic_thread_fence(__ATOMIC_RELEASE);
     vu_ring_store16(&vq->vring.used->idx, new_idx);
-    vu_log_used_ring(dev, vq, offsetof(struct vring_used, idx),
-                     sizeof(uint16_t));
+    log_used(dev, vq, offsetof(struct vring_used, idx), sizeof(uint16_t));
     vq->used_idx = new_idx;
     vq->inuse -= num;
     /* If the last signalled index fell inside this batch (or is somehow
@@ -514,7 +525,9 @@ VU_EXPORT void vu_queue_flush(VuDev *dev, VuVirtq *vq, unsigned int num)
     if ((int16_t)(new_idx - vq->signalled_used) < (int)(uint16_t)num) {
         vq->signalled_used_valid = false;
     }
-    vu_inflight_flush(dev, vq, old, num);
+    if (VU_UNLIKELY(vq->inflight)) {
+        vu_inflight_flush(dev, vq, old, num);
+    }
     clear_filled(vq, p, old, num);
     vu_log_kick(dev);
 }

@@ -170,7 +170,7 @@ static bool sum_avail(VuDev *dev, VuVirtq *vq, uint64_t *in, uint64_t *out,
     }
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     for (uint16_t i = 0; i < n && (*in < max_in || *out < max_out); i++) {
-        uint16_t slot = (uint16_t)(vq->last_avail_idx + i) % vq->vring.num;
+        unsigned slot = vu_ring_slot(vq, (unsigned)vq->last_avail_idx + i);
         unsigned head = vu_ring_load16(&vq->vring.avail->ring[slot]);
 
         if (head >= vq->vring.num) {
