@@ -117,7 +117,8 @@ def main():
     hot = rows(os.path.join(out, "hotpath.tsv"))
     if hot:
         L.append("## Hot path: callgrind Ir per pop+push (one element, "
-                 "incl. malloc/free)\n")
+                 "incl. malloc/free; `-batch16` rows: per element of one "
+                 "vu_queue_pop_batch + vu_queue_push_batch of 16)\n")
         regs = []
         by = {}
         for _, case, reg, ir in hot:

@@ -9,6 +9,9 @@
  * Only hot_op_measured() is counted; Ir per op = total Ir / ops.  The guest
  * side (writing descriptors and the avail ring) is outside it.
  *
+ * --batch N: each op is one vu_queue_pop_batch of N chains and one
+ * vu_queue_push_batch of them (vhost-user-ext.h); report Ir / (ops * N).
+ *
  * Layout: region i covers gpa [i * 2 MiB, i * 2 MiB + 256 KiB) (holes in
  * between).  The rings live in region 0.  --layout same (default): every
  * buffer and the indirect table in the last region; --layout spread: each
@@ -17,6 +20,7 @@
 #include "fake_guest.h"
 
 #include "internal.h"
+#include "vhost-user-ext.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -29,7 +33,9 @@
 #define BUF_LEN 512u
 
 static struct fake_guest g;
-static unsigned chain = 1, nregions = 1, ops = 1000;
+static unsigned chain = 1, nregions = 1, ops = 1000, batch;
+static VuVirtqElement batch_elem[RING_NUM];
+static struct iovec batch_iov[VIRTQUEUE_MAX_SIZE];
 static bool indirect, spread;
 static uint64_t table_gpa;
 
@@ -66,10 +72,17 @@ static uint16_t desc_flags(unsigned k)
     return f;
 }
 
-/* Write the chain once: the descriptors never change between ops. */
-static void build_chain(void)
+/* Head of copy j of the chain (several copies in batch mode: a head cannot
+ * be in flight twice). */
+static unsigned head_of(unsigned j)
 {
-    unsigned k;
+    return indirect ? j : j * chain;
+}
+
+/* Write the chains once: the descriptors never change between ops. */
+static void build_chains(unsigned copies)
+{
+    unsigned j, k;
 
     if (indirect) {
         table_gpa = region_gpa(spread ? nregions / 3 : nregions - 1) + 0x8000;
@@ -77,12 +90,23 @@ static void build_chain(void)
             fg_table_desc(&g, table_gpa, k, buf_gpa(k), BUF_LEN, desc_flags(k),
                           (uint16_t)(k + 1));
         }
-        fg_desc(&g, 0, 0, table_gpa, 16u * chain, VRING_DESC_F_INDIRECT, 0);
-    } else {
-        for (k = 0; k < chain; k++) {
-            fg_desc(&g, 0, k, buf_gpa(k), BUF_LEN, desc_flags(k),
-                    (uint16_t)(k + 1));
+    }
+    for (j = 0; j < copies; j++) {
+        if (indirect) {
+            fg_desc(&g, 0, j, table_gpa, 16u * chain, VRING_DESC_F_INDIRECT, 0);
+            continue;
         }
+        for (k = 0; k < chain; k++) {
+            fg_desc(&g, 0, head_of(j) + k, buf_gpa(k), BUF_LEN, desc_flags(k),
+                    (uint16_t)(head_of(j) + k + 1));
+        }
+    }
+}
+
+static void post_chains(void)
+{
+    for (unsigned j = 0; j < (batch ? batch : 1); j++) {
+        fg_avail_add(&g, 0, (uint16_t)head_of(j));
     }
 }
 
@@ -104,17 +128,44 @@ static inline void pop_push(void)
     free(e);
 }
 
+static inline void pop_push_batch(void)
+{
+    static unsigned lens[RING_NUM];
+    VuVirtq *vq = fg_vq(&g, 0);
+    unsigned n = vu_queue_pop_batch(&g.dev, vq, batch_elem, batch, batch_iov,
+                                    VIRTQUEUE_MAX_SIZE);
+
+    if (n != batch) {
+        fprintf(stderr, "vu-hotpath: batch pop gave %u of %u: %s\n", n, batch,
+                g.last_panic);
+        exit(2);
+    }
+    for (unsigned j = 0; j < n; j++) {
+        lens[j] = BUF_LEN;
+    }
+    vu_queue_push_batch(&g.dev, vq, batch_elem, lens, n);
+}
+
+static inline void one_op(void)
+{
+    if (batch) {
+        pop_push_batch();
+    } else {
+        pop_push();
+    }
+}
+
 void hot_op_warm(void);
 void hot_op_measured(void);
 
 __attribute__((noinline)) void hot_op_warm(void)
 {
-    pop_push();
+    one_op();
 }
 
 __attribute__((noinline)) void hot_op_measured(void)
 {
-    pop_push();
+    one_op();
 }
 
 int main(int argc, char **argv)
@@ -125,6 +176,7 @@ int main(int argc, char **argv)
         { "ops", required_argument, NULL, 'n' },
         { "indirect", no_argument, NULL, 'i' },
         { "layout", required_argument, NULL, 'l' },
+        { "batch", required_argument, NULL, 'b' },
         { NULL, 0, NULL, 0 },
     };
     unsigned i;
@@ -147,14 +199,19 @@ int main(int argc, char **argv)
         case 'l':
             spread = strcmp(optarg, "spread") == 0;
             break;
+        case 'b':
+            batch = (unsigned)atoi(optarg);
+            break;
         default:
             fprintf(stderr, "usage: vu-hotpath [--chain N] [--indirect] "
-                            "[--regions N] [--ops N] [--layout same|spread]\n");
+                            "[--regions N] [--ops N] [--layout same|spread] "
+                            "[--batch N]\n");
             return 1;
         }
     }
     if (chain < 1 || chain > 64 || nregions < 1 ||
-        nregions > VHOST_USER_MAX_RAM_SLOTS || ops < 1) {
+        nregions > VHOST_USER_MAX_RAM_SLOTS || ops < 1 ||
+        (indirect ? batch : batch * chain) > RING_NUM) {
         fprintf(stderr, "vu-hotpath: bad arguments\n");
         return 1;
     }
@@ -170,21 +227,22 @@ int main(int argc, char **argv)
         return 2;
     }
     fg_setup_queue_at(&g, 0, RING_NUM, 0x0, 0x4000, 0x5000);
-    build_chain();
+    build_chains(batch ? batch : 1);
     for (i = 0; i < 64; i++) {
-        fg_avail_add(&g, 0, 0);
+        post_chains();
         hot_op_warm();
     }
     for (i = 0; i < ops; i++) {
-        fg_avail_add(&g, 0, 0);
+        post_chains();
         hot_op_measured();
     }
     if (g.panics) {
         fprintf(stderr, "vu-hotpath: device failed: %s\n", g.last_panic);
         return 2;
     }
-    printf("chain=%u indirect=%d regions=%u spread=%d ops=%u used_idx=%u\n",
-           chain, indirect, nregions, spread, ops, fg_used_idx(&g, 0));
+    printf("chain=%u indirect=%d regions=%u spread=%d ops=%u batch=%u "
+           "used_idx=%u\n",
+           chain, indirect, nregions, spread, ops, batch, fg_used_idx(&g, 0));
     fg_destroy(&g);
     return 0;
 }
