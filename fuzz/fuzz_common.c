@@ -326,10 +326,37 @@ void *fz_guest_ptr(const VuDev *dev, uint64_t gpa, uint64_t len)
 #define FZ_STATIC_QUEUES 32
 static struct fz_queue static_queues[FZ_STATIC_QUEUES];
 
+/* Elements of vu_queue_pop_batch live in a static pool (no allocation per
+ * input), bump-allocated and recycled when none is outstanding; the others
+ * were allocated by vu_queue_pop. */
+#define FZ_BATCH_ELEMS 256
+#define FZ_BATCH_IOV (4 * VIRTQUEUE_MAX_SIZE)
+static VuVirtqElement batch_elems[FZ_BATCH_ELEMS];
+static struct iovec batch_iov[FZ_BATCH_IOV];
+static unsigned batch_elems_used, batch_iov_used, batch_out;
+
+static bool is_batch_elem(const VuVirtqElement *e)
+{
+    uintptr_t a = (uintptr_t)e, s = (uintptr_t)batch_elems;
+
+    return a >= s && a - s < sizeof(batch_elems);
+}
+
+/* The device is done with e (given back, or the input ends). */
+static void release_elem(VuVirtqElement *e)
+{
+    if (!is_batch_elem(e)) {
+        free(e);
+    } else if (--batch_out == 0) {
+        batch_elems_used = batch_iov_used = 0;
+    }
+}
+
 void fz_rings_init(struct fz_rings *r, VuDev *dev)
 {
     memset(r, 0, sizeof(*r));
     r->dev = dev;
+    batch_elems_used = batch_iov_used = batch_out = 0;
     r->nq = dev->max_queues;
     if (r->nq <= FZ_STATIC_QUEUES) {
         /* Only the counts need clearing: no 8 KiB memset per queue per input. */
@@ -350,7 +377,7 @@ void fz_rings_fini(struct fz_rings *r)
 {
     for (unsigned i = 0; i < r->nq; i++) {
         for (unsigned j = 0; j < r->q[i].n; j++) {
-            free(r->q[i].out[j]);
+            release_elem(r->q[i].out[j]);
         }
         r->q[i].n = 0;
     }
@@ -648,7 +675,7 @@ static void do_push(struct fz_rings *r, unsigned qi, unsigned which,
     if (r->after_push) {
         r->after_push(r, qi, e, len, moved);
     }
-    free(e);
+    release_elem(e);
 }
 
 static void do_fill(struct fz_rings *r, unsigned qi, unsigned which,
@@ -671,7 +698,7 @@ static void do_fill(struct fz_rings *r, unsigned qi, unsigned which,
     }
     FZ_CHECK(vq->used_idx == b.idx, "queue %u: fill moved used_idx", qi);
     FZ_CHECK(vq->inuse == b.inuse, "queue %u: fill changed inuse", qi);
-    free(e);
+    release_elem(e);
 }
 
 static void do_fake_push(struct fz_rings *r, unsigned qi, uint32_t index,
@@ -714,7 +741,7 @@ static void do_rewind(struct fz_rings *r, unsigned qi, unsigned num)
                  "queue %u: rewind %u moved last_avail_idx %u -> %u", qi, num,
                  last, vq->last_avail_idx);
         for (unsigned i = 0; i < num && q->n > 0; i++) {
-            free(take_out(q, q->n - 1));
+            release_elem(take_out(q, q->n - 1));
         }
     } else {
         FZ_CHECK(vq->inuse == inuse && vq->last_avail_idx == last,
@@ -741,7 +768,7 @@ static void do_unpop(struct fz_rings *r, unsigned qi)
      * bitmap (inuse alone cannot tell: a recovered head returned to the
      * resubmit list stays counted in inuse). */
     if (e != &fake && !vu_popped_test(&vu_impl(dev)->vqp[qi], e->index)) {
-        free(take_out(q, q->n - 1));
+        release_elem(take_out(q, q->n - 1));
     }
 }
 
@@ -759,6 +786,200 @@ static void do_avail_bytes(struct fz_rings *r, unsigned qi, uint32_t max_in,
     vu_queue_get_avail_bytes(dev, vq, NULL, NULL, max_in, max_out);
     FZ_CHECK(vq->inuse == inuse && vq->last_avail_idx == last,
              "queue %u: get_avail_bytes consumed buffers", qi);
+}
+
+/* An element's iovecs [sg, sg+n) inside the caller's array of one
+ * vu_queue_pop_batch call, and in no other element's: mark them in seen. */
+static void check_batch_sg(unsigned qi, const struct iovec *sg, unsigned n,
+                           const struct iovec *iov, unsigned cap, uint8_t *seen)
+{
+    uintptr_t a = (uintptr_t)sg, s = (uintptr_t)iov;
+    size_t first;
+
+    if (n == 0) {
+        return;
+    }
+    FZ_CHECK(sg && a >= s && (a - s) % sizeof(*iov) == 0 &&
+                 (a - s) / sizeof(*iov) <= cap &&
+                 n <= cap - (a - s) / sizeof(*iov),
+             "queue %u: pop_batch element iovecs [%p, +%u) outside the "
+             "caller's array [%p, +%u)",
+             qi, (const void *)sg, n, (const void *)iov, cap);
+    first = (a - s) / sizeof(*iov);
+    for (unsigned k = 0; k < n; k++) {
+        FZ_CHECK(!seen[first + k],
+                 "queue %u: pop_batch gave iovec %zu to two elements", qi,
+                 first + k);
+        seen[first + k] = 1;
+    }
+}
+
+/* vu_queue_pop_batch into the static pool, and every check of its result.
+ * mode 1: an iov array one short of VIRTQUEUE_MAX_SIZE, 2: no element array,
+ * 3: no iov array (these three are refused without taking anything); 4: an
+ * iov array of exactly VIRTQUEUE_MAX_SIZE (a chain that does not fit in what
+ * is left stays on the ring). */
+static void do_pop_batch(struct fz_rings *r, unsigned qi, unsigned max,
+                         unsigned mode)
+{
+    static uint8_t seen[FZ_BATCH_IOV];
+    VuDev *dev = r->dev;
+    VuVirtq *vq = &dev->vq[qi];
+    struct fz_queue *q = &r->q[qi];
+    bool was_broken = dev->broken;
+    unsigned inuse = vq->inuse,
+             resub = vq->resubmit_list ? vq->resubmit_num : 0;
+    uint16_t last = vq->last_avail_idx;
+    VuVirtqElement *elems = batch_elems + batch_elems_used;
+    struct iovec *iov = batch_iov + batch_iov_used;
+    unsigned cap = FZ_BATCH_IOV - batch_iov_used;
+    unsigned n, used = 0, taken;
+
+    if (max > FZ_BATCH_ELEMS - batch_elems_used) {
+        max = FZ_BATCH_ELEMS - batch_elems_used;
+    }
+    if (max > FZ_MAX_OUT - q->n) {
+        max = FZ_MAX_OUT - q->n;
+    }
+    mode %= 5;
+    if (mode == 1 && cap >= VIRTQUEUE_MAX_SIZE) {
+        cap = VIRTQUEUE_MAX_SIZE - 1;
+    } else if (mode == 4 && cap > VIRTQUEUE_MAX_SIZE) {
+        cap = VIRTQUEUE_MAX_SIZE;
+    }
+    n = vu_queue_pop_batch(dev, vq, mode == 2 ? NULL : elems, max,
+                           mode == 3 ? NULL : iov, cap);
+    FZ_CHECK(n <= max, "queue %u: pop_batch of at most %u returned %u", qi, max,
+             n);
+    if ((mode != 0 && mode != 4) || cap < VIRTQUEUE_MAX_SIZE) {
+        FZ_CHECK(n == 0 && vq->inuse == inuse && vq->last_avail_idx == last &&
+                     dev->broken == was_broken,
+                 "queue %u: pop_batch with %s was not refused cleanly "
+                 "(%u taken)",
+                 qi,
+                 mode == 2   ? "no element array"
+                 : mode == 3 ? "no iov array"
+                             : "a short iov array",
+                 n);
+        return;
+    }
+    if (n == 0) {
+        FZ_CHECK(vq->inuse == inuse,
+                 "queue %u: empty pop_batch changed inuse %u -> %u", qi, inuse,
+                 vq->inuse);
+        return;
+    }
+    FZ_CHECK(!was_broken,
+             "queue %u: pop_batch returned elements on a broken device", qi);
+    /* Resubmissions (counted in inuse already) come first. */
+    taken = resub - (vq->resubmit_list ? vq->resubmit_num : 0);
+    FZ_CHECK(taken <= n && vq->inuse == inuse + (n - taken),
+             "queue %u: pop_batch of %u (%u resubmitted) moved inuse %u -> %u",
+             qi, n, taken, inuse, vq->inuse);
+    memset(seen, 0, cap < sizeof(seen) ? cap : sizeof(seen));
+    for (unsigned i = 0; i < n; i++) {
+        VuVirtqElement *e = &elems[i];
+
+        FZ_CHECK(e->index < vq->vring.num,
+                 "queue %u: pop_batch head %u >= queue size %u", qi, e->index,
+                 vq->vring.num);
+        FZ_CHECK(find_out(q, e->index) < 0,
+                 "queue %u: head %u popped again while the device still "
+                 "holds it",
+                 qi, e->index);
+        FZ_CHECK(e->out_num + e->in_num <= VIRTQUEUE_MAX_SIZE,
+                 "queue %u: pop_batch element with %u iovecs", qi,
+                 e->out_num + e->in_num);
+        check_batch_sg(qi, e->out_sg, e->out_num, iov, cap, seen);
+        check_batch_sg(qi, e->in_sg, e->in_num, iov, cap, seen);
+        check_iov(r, e->out_sg, e->out_num, false);
+        check_iov(r, e->in_sg, e->in_num, true);
+        used += e->out_num + e->in_num;
+        q->out[q->n++] = e;
+        fz_log("pop_batch q%u head %u out %u in %u\n", qi, e->index, e->out_num,
+               e->in_num);
+    }
+    /* Bump past the highest iovec handed out (they are laid out in order). */
+    for (unsigned k = cap < sizeof(seen) ? cap : sizeof(seen); k > used; k--) {
+        if (seen[k - 1]) {
+            used = k;
+            break;
+        }
+    }
+    batch_elems_used += n;
+    batch_iov_used += used;
+    batch_out += n;
+}
+
+/* vu_queue_push_batch of cnt outstanding elements (from the which-th on).
+ * mode 0x01: lens NULL; 0x02: the first element a second time and 0x04: a
+ * head never popped, at the end (device misuse: nothing may be published);
+ * 0x08: no element array. */
+static void do_push_batch(struct fz_rings *r, unsigned qi, unsigned which,
+                          unsigned cnt, unsigned mode, uint32_t len)
+{
+    static VuVirtqElement arr[FZ_MAX_OUT + 1];
+    static unsigned lens[FZ_MAX_OUT + 1];
+    static VuVirtqElement *held[FZ_MAX_OUT];
+    VuDev *dev = r->dev;
+    VuVirtq *vq = &dev->vq[qi];
+    struct fz_queue *q = &r->q[qi];
+    unsigned n = cnt < q->n ? cnt : q->n, total, moved;
+    bool misuse = false;
+    struct used_snap b;
+
+    for (unsigned i = 0; i < n; i++) {
+        held[i] = take_out(q, (which + i) % q->n);
+        arr[i] = *held[i];
+        lens[i] = len + i;
+    }
+    total = n;
+    if ((mode & 0x02) && n > 0) {
+        arr[total] = arr[0];
+        lens[total++] = 0;
+        misuse = true;
+    } else if (mode & 0x04) {
+        arr[total] = (VuVirtqElement){ .index = vq->vring.num };
+        lens[total++] = 0;
+        misuse = true;
+    }
+    misuse |= (mode & 0x08) && total > 0;
+    b = snap_used(r, vq);
+    vu_queue_push_batch(dev, vq, (mode & 0x08) ? NULL : arr,
+                        (mode & 0x01) ? NULL : lens, total);
+    moved = check_used_moved(r, qi, &b, total, "push_batch");
+    if (q->filled < total) {
+        q->filled = total;
+    }
+    q->filled -= moved;
+    if (misuse) {
+        FZ_CHECK(moved == 0 && (!b.mapped || b.broken || dev->broken),
+                 "queue %u: push_batch of an element the device does not "
+                 "hold published %u entries",
+                 qi, moved);
+    } else if (b.mapped && !b.broken && !dev->broken &&
+               vq->vring.used == b.used) {
+        FZ_CHECK(moved == total,
+                 "queue %u: push_batch of %u popped heads published %u", qi,
+                 total, moved);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (moved) {
+            struct vring_used_elem ue;
+            unsigned l = (mode & 0x01) ? 0 : lens[i];
+
+            memcpy(&ue, &b.used->ring[(uint16_t)(b.idx + i) % vq->vring.num],
+                   sizeof(ue));
+            FZ_CHECK(ue.id == arr[i].index && ue.len <= l,
+                     "queue %u: push_batch position %u: used entry (%u, %u), "
+                     "pushed (%u, %u)",
+                     qi, i, ue.id, ue.len, arr[i].index, l);
+            if (r->after_push) {
+                r->after_push(r, qi, &arr[i], l, 1);
+            }
+        }
+        release_elem(held[i]);
+    }
 }
 
 /* Write a descriptor into the guest's table of queue vq (little-endian). */
@@ -1059,6 +1280,18 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
             (void)vu_queue_pop(dev, dev->vq + r->nq, 64);
             vu_queue_notify(dev, dev->vq + r->nq);
             vu_queue_flush(dev, dev->vq + r->nq, 1);
+            break;
+        }
+        case FZ_OP_POP_BATCH: {
+            unsigned max = tlv_u8(t);
+            do_pop_batch(r, qi, max, tlv_u8(t));
+            break;
+        }
+        case FZ_OP_PUSH_BATCH: {
+            unsigned which = tlv_u8(t);
+            unsigned cnt = tlv_u8(t);
+            unsigned mode = tlv_u8(t);
+            do_push_batch(r, qi, which, cnt, mode, tlv_u32(t));
             break;
         }
         case FZ_OP_MAX:

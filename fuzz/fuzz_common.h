@@ -159,6 +159,8 @@ enum fz_op {
     FZ_OP_HOST_NOTIFIER = 22, /* u8 q, u8 fd kind, u32 size, u32 offset */
     FZ_OP_SHARED_OBJECT = 23, /* u8 which (add, rm, lookup), 16 bytes uuid */
     FZ_OP_MISC = 24,          /* u32 request, u32 queue index */
+    FZ_OP_POP_BATCH = 25,     /* u8 q, u8 max, u8 mode */
+    FZ_OP_PUSH_BATCH = 26,    /* u8 q, u8 which, u8 n, u8 mode, u32 len */
     FZ_OP_MAX
 };
 

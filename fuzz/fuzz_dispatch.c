@@ -39,6 +39,10 @@
 #define MAX_INPUT_FDS 64 /* fds created per input */
 #define MEMFD_POOL 16
 #define MEMFD_MAX_SIZE (1ULL << 30)
+/* fd descriptions per message, taken mod (MAX_SEND_FDS + 1): up to 15, more
+ * than any request may carry (8) and more than the library's receive buffer
+ * holds (room for 9, rounded up to 10), so that the kernel truncates them. */
+#define MAX_SEND_FDS 15
 
 /* CONFIG record flags. */
 #define CFG_IN_ORDER 0x01 /* queue_is_processed_in_order returns true */
@@ -135,6 +139,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* ---- device callbacks ---- */
 
+/* Postcopy LISTEN accepted and not yet ended: the library's mappings of
+ * guest memory may be registered with its userfaultfd, which nobody serves
+ * (the harness closes its copy from the ADVISE reply).  Nothing may touch
+ * guest memory through them then: no ring operations, no queue handler, no
+ * ring checks, no request whose handler reads the rings.  END closes the
+ * userfaultfd, which drops every registration. */
+static bool postcopy_frozen(void)
+{
+    return S.dev.postcopy_listening;
+}
+
 static uint64_t cb_get_features(VuDev *dev)
 {
     (void)dev;
@@ -174,10 +189,13 @@ static int cb_process_msg(VuDev *dev, VhostUserMsg *m, int *do_reply)
         FZ_CHECK(fcntl(m->fds[i], F_GETFD) >= 0,
                  "process_msg: fd %d is not open", m->fds[i]);
     }
-    if (m->request == VHOST_USER_POSTCOPY_LISTEN) {
-        /* Never let postcopy listen: with memory registered to a userfaultfd
-         * that nobody serves, the first touch of guest memory would block
-         * forever (postcopy is covered by tests/test_postcopy.c). */
+    if (postcopy_frozen() && (m->request == VHOST_USER_SET_VRING_ADDR ||
+                              m->request == VHOST_USER_SET_VRING_KICK)) {
+        /* While postcopy listens, guest memory is registered with a
+         * userfaultfd that nobody serves: a touch of a page not yet in the
+         * file would block forever.  These two are the only requests whose
+         * handlers read guest memory (used->idx: the in-order resume, the
+         * inflight check of a starting queue): the device declines them. */
         *do_reply = !!(m->flags & VHOST_USER_NEED_REPLY_MASK);
         if (*do_reply) {
             m->payload.u64 = 1;
@@ -279,6 +297,9 @@ static void queue_handler(VuDev *dev, int qidx)
 {
     FZ_CHECK(dev == &S.dev && qidx >= 0 && qidx < dev->max_queues,
              "handler(%d)", qidx);
+    if (postcopy_frozen()) {
+        return; /* the rings may be in registered memory */
+    }
     fz_rings_service(&S.rings, (unsigned)qidx);
 }
 
@@ -398,7 +419,7 @@ static void send_all(int sock, const uint8_t *buf, size_t len, const int *fds,
                      int nfds)
 {
     union {
-        char buf[CMSG_SPACE(sizeof(int) * (VU_TLV_MAX_FDS + 1))];
+        char buf[CMSG_SPACE(sizeof(int) * MAX_SEND_FDS)];
         struct cmsghdr align;
     } control;
     size_t done = 0;
@@ -484,8 +505,9 @@ static size_t recv_now(int sock, uint8_t *buf, size_t cap, int *nfds_out)
     return total;
 }
 
-/* Check the replies to one request; returns how many there were. */
-static unsigned check_replies(uint32_t request)
+/* Check the replies to one request (at most max); returns how many there
+ * were. */
+static unsigned check_replies_max(uint32_t request, unsigned max)
 {
     static uint8_t buf[4096];
     int nfds = 0;
@@ -514,9 +536,14 @@ static unsigned check_replies(uint32_t request)
         pos += VHOST_USER_HDR_SIZE + size;
         count++;
     }
-    FZ_CHECK(count <= 1, "%u replies to one request %u", count, request);
+    FZ_CHECK(count <= max, "%u replies to one request %u", count, request);
     FZ_CHECK(nfds <= (int)count, "reply carried %d fds", nfds);
     return count;
+}
+
+static unsigned check_replies(uint32_t request)
+{
+    return check_replies_max(request, 1);
 }
 
 static struct peer *backend_peer(void)
@@ -733,54 +760,96 @@ static void rings_before_op(struct fz_rings *r, unsigned op, unsigned qi)
 
 /* ---- one message record ---- */
 
-/* Returns false when the connection is over. */
-static bool do_message(struct tlv *t)
+/* Send the message of one M record (after its tag) with its fds; a payload
+ * cut short (shorter than size) ends the frontend's side. */
+static void send_message(struct tlv *t, uint32_t *request, uint32_t *flags,
+                         uint32_t *size, size_t *got)
 {
     static uint8_t buf[VHOST_USER_HDR_SIZE + 65536]; /* not on the stack: the
         ASan shadow of 64 KiB would be poisoned and cleared per message */
-    uint32_t request = tlv_u32(t);
-    uint32_t flags = tlv_u32(t);
-    uint32_t size = tlv_u32(t);
-    uint16_t plen = tlv_u16(t);
-    size_t got;
-    const uint8_t *payload = tlv_bytes(t, plen, &got);
-    unsigned nfd_desc =
-        tlv_u8(t) % (VU_TLV_MAX_FDS + 2); /* up to 9: one too many */
-    int fds[VU_TLV_MAX_FDS + 1];
+    uint16_t plen;
+    const uint8_t *payload;
+    unsigned nfd_desc;
+    int fds[MAX_SEND_FDS];
     int nfds = 0;
-    bool was_broken = S.dev.broken;
-    bool ok;
-    unsigned replies;
 
+    *request = tlv_u32(t);
+    *flags = tlv_u32(t);
+    *size = tlv_u32(t);
+    plen = tlv_u16(t);
+    payload = tlv_bytes(t, plen, got);
+    nfd_desc = tlv_u8(t) % (MAX_SEND_FDS + 1);
     for (unsigned i = 0; i < nfd_desc; i++) {
         int fd = make_fd(t);
         if (fd >= 0) {
             fds[nfds++] = fd;
         }
     }
-    memcpy(buf, &request, 4);
-    memcpy(buf + 4, &flags, 4);
-    memcpy(buf + 8, &size, 4);
-    memcpy(buf + VHOST_USER_HDR_SIZE, payload, got);
-    send_all(fe_sock, buf, VHOST_USER_HDR_SIZE + got, fds, nfds);
-    if (got < size) {
+    memcpy(buf, request, 4);
+    memcpy(buf + 4, flags, 4);
+    memcpy(buf + 8, size, 4);
+    memcpy(buf + VHOST_USER_HDR_SIZE, payload, *got);
+    send_all(fe_sock, buf, VHOST_USER_HDR_SIZE + *got, fds, nfds);
+    if (*got < *size) {
         /* The payload is cut short: the frontend goes away mid-message. */
         shutdown(fe_sock, SHUT_WR);
         S.eof = true;
     }
+}
+
+/* Returns false when the connection is over. */
+static bool do_message(struct tlv *t)
+{
+    uint32_t request, flags, size;
+    size_t got;
+    bool was_broken = S.dev.broken;
+    bool ok;
+    unsigned replies, max_replies = 1;
+    bool go_ahead = false, cut_short;
+
+    send_message(t, &request, &flags, &size, &got);
+    cut_short = S.eof;
+    if (postcopy_frozen() && !S.eof &&
+        (request == VHOST_USER_SET_MEM_TABLE ||
+         request == VHOST_USER_ADD_MEM_REG)) {
+        /* A listening postcopy answers a new table or region with our
+         * addresses (one more reply) ... */
+        max_replies = 2;
+    }
+    if (postcopy_frozen() && !S.eof && request == VHOST_USER_SET_MEM_TABLE) {
+        /* ... and for a table reads the frontend's go-ahead inside the
+         * dispatch: it must be on the socket already, or the read would
+         * block.  The next M record is sent now as that go-ahead; without
+         * one (or with bytes beyond size, which would be read as its
+         * header) the frontend goes away instead, and the read sees EOF. */
+        if (got == size && !tlv_done(t) && t->p[t->pos] == VU_TLV_TAG_MSG) {
+            uint32_t r2, f2, s2;
+            size_t g2;
+
+            (void)tlv_u8(t);
+            send_message(t, &r2, &f2, &s2, &g2);
+            go_ahead = true;
+        } else {
+            shutdown(fe_sock, SHUT_WR);
+            S.eof = true;
+        }
+    }
     ok = vu_dispatch(&S.dev);
-    replies = check_replies(request);
+    replies = check_replies_max(request, max_replies);
     if (ok && !S.dev.broken && !was_broken &&
         (flags & VHOST_USER_NEED_REPLY_MASK) &&
         (flags & VHOST_USER_VERSION_MASK) == 1) {
-        FZ_CHECK(replies == 1,
+        FZ_CHECK(replies >= 1,
                  "request %u with NEED_REPLY handled without a reply", request);
     }
-    if (got > size && ok) {
-        drain_lib_side(lib_sock); /* bytes beyond `size` belong to no message */
+    if ((got > size || go_ahead) && ok) {
+        /* Bytes beyond `size` belong to no message; a go-ahead the table's
+         * refusal left unread is dropped (the stream stays in step). */
+        drain_lib_side(lib_sock);
     }
     drain_peers();
-    if (S.eof) {
+    if (cut_short) {
+        /* (An EOF instead of a go-ahead only refuses the table.) */
         FZ_CHECK(!ok, "vu_dispatch returned true at end of stream");
     }
     return ok && !S.eof;
@@ -897,11 +966,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case VU_TLV_TAG_OPS: {
             struct tlv sub = tlv_sub(&t, tlv_u16(&t));
-            fz_rings_run(&S.rings, &sub);
+            if (!postcopy_frozen()) {
+                fz_rings_run(&S.rings, &sub);
+            }
             break;
         }
         case VU_TLV_TAG_REST:
-            fz_rings_run(&S.rings, &t);
+            if (!postcopy_frozen()) {
+                fz_rings_run(&S.rings, &t);
+            }
+            go_on = false;
             break;
         case VU_TLV_TAG_RAW: {
             size_t got;
@@ -921,12 +995,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!go_on) {
             break;
         }
+        if (postcopy_frozen()) {
+            continue; /* the checks read used->idx */
+        }
         if (tag == VU_TLV_TAG_MSG) {
             fz_rings_resync(&S.rings);
         }
         fz_rings_check(&S.rings);
     }
-    fz_rings_check(&S.rings);
+    if (!postcopy_frozen()) {
+        fz_rings_check(&S.rings);
+    }
     cleanup_input();
     fz_fd_check_end("fuzz_dispatch");
     return 0;

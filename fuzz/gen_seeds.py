@@ -473,6 +473,75 @@ ring_seed('api-misuse', o_fake_push(0, 7) + o_fake_push(0, 9) + o_unpop(0) + o_r
           o_flush(0, 2) + o_chain(0, 0, 1, 0, 8, DATA) + o_pop(0) + o_fill(0, 0, 0, 3) +
           o_rewind(0, 1) + o_pop(0) + o_unpop(0) + o_pop(0) + o_fill(0, 0, 4, 0) + o_flush(0, 1))
 
+# ---- the batch data path (vu_queue_pop_batch / vu_queue_push_batch) ----
+BATCH = (o_chain(0, 0, 2, 0b10, 64, DATA) + o_chain(0, 2, 1, 1, 32, DATA + 0x100) +
+         o_chain(0, 3, 3, 0b110, 16, DATA + 0x200))
+ring_seed('batch', BATCH + o_pop_batch(0, 2) + o_pop_batch(0, 8) + o_pop_batch(0, 8) +
+          o_push_batch(0, 1, 2, 0, 16) + o_push_batch(0, 0, 5, PU_NO_LENS) + o_notify(0) +
+          BATCH + o_pop(0) + o_pop_batch(0, 1, PB_SHORT_IOV) + o_pop_batch(0, 4, PB_NO_ELEMS) +
+          o_pop_batch(0, 4, PB_NO_IOV) + o_pop_batch(0, 0) + o_pop_batch(0, 4) +
+          o_push(0, 1, 8) + o_unpop(0) + o_rewind(0, 1) + o_push_batch(0, 0, 0) +
+          o_push_batch(0, 0, 3, 0, 64) + o_kick(0))
+ring_seed('batch-misuse', BATCH + o_pop_batch(0, 8) + o_push_batch(0, 0, 2, PU_DUP) +
+          o_pop_batch(0, 8) + o_push_batch(0, 0, 1))
+add(T, 'gen-ring-batch-misuse-fake', R + rest(BATCH + o_pop_batch(0, 1) + o_push_batch(0, 0, 1, PU_FAKE)))
+add(T, 'gen-ring-batch-misuse-null', R + rest(BATCH + o_pop_batch(0, 1) + o_push_batch(0, 0, 1, PU_NO_ARRAY) +
+                                              o_push_batch(0, 0, 1)))
+add(T, 'gen-ring-batch-broken-guest', R + rest(o_chain(0, 0, 1, 0, 64, DATA) + o_avail_put(0, 9) +
+                                               o_pop_batch(0, 8) + o_push_batch(0, 0, 1) + o_pop_batch(0, 8)))
+
+# ---- postcopy: ADVISE, LISTEN, the table / region announcement with the
+# go-ahead, END (the harness keeps away from guest memory while listening) ----
+PC_PF = ALL_PF | bits(PF_PAGEFAULT, PF_INBAND)
+PC_CFG = config(0xffffff | bits(F_VERSION_1, F_INDIRECT, F_EVENT_IDX, F_NOTIFY_ON_EMPTY, F_ANY_LAYOUT),
+                PC_PF, 2)
+GO_AHEAD = msg(SET_MEM_TABLE, p_u64(0))
+PC_START = PC_CFG + negotiate(PC_PF) + msg(POSTCOPY_ADVISE) + msg(POSTCOPY_LISTEN, flags=NR)
+add(T, 'gen-postcopy-table',
+    PC_START + memtable() + GO_AHEAD +
+    # while listening: ring setup declined, ring operations skipped
+    msg(SET_VRING_NUM, p_state(0, 8)) + msg(SET_VRING_ADDR, p_addr(0, *ring_addrs(0)), flags=NR) +
+    msg(SET_VRING_KICK, p_u64(0), flags=NR, fds=[eventfd()]) + msg(VRING_KICK, p_state(0, 0)) +
+    ops(o_kick(0) + o_pop(0)) +
+    memtable(flags=V1) + GO_AHEAD +                         # a second table, no ack asked
+    msg(POSTCOPY_END, flags=NR) +
+    # migration over: the same memory is served normally
+    vring(0) + traffic(0) + msg(POSTCOPY_END))
+add(T, 'gen-postcopy-add-mem-reg',
+    PC_START +
+    msg(ADD_MEM_REG, p_memreg(region(0, MEM, UA)), flags=NR, fds=[memfd(MEM)]) +
+    msg(ADD_MEM_REG, p_memreg(region(MEM, 0x1000, UA + MEM)), fds=[memfd(0x1000)]) +
+    msg(ADD_MEM_REG, p_memreg(region(0, MEM, UA)), flags=NR, fds=[dup(3)]) +     # a repeat: counted
+    msg(REM_MEM_REG, p_memreg(region(MEM, 0x1000, UA + MEM)), flags=NR) +
+    msg(POSTCOPY_END) + vring(0) + traffic(0))
+add(T, 'gen-postcopy-bad-go-ahead',
+    PC_START + memtable() + msg(GET_FEATURES) +               # not the go-ahead
+    msg(POSTCOPY_END) + msg(POSTCOPY_ADVISE) + msg(POSTCOPY_LISTEN, flags=NR) +  # memory still there
+    msg(SET_MEM_TABLE, p_memtable([]), flags=NR) + msg(POSTCOPY_LISTEN, flags=NR) +
+    memtable(flags=V1) + msg(SET_MEM_TABLE, p_u64(1)) +      # a refusal as go-ahead: broken
+    msg(POSTCOPY_END))
+add(T, 'gen-postcopy-go-ahead-edges',
+    PC_START +
+    msg(SET_MEM_TABLE, p_memtable([region(0, MEM, UA)], nregions=2), flags=NR, fds=[memfd(MEM)]) +
+    GO_AHEAD +                                                # table refused first: go-ahead dropped
+    memtable() + msg(SET_MEM_TABLE, b'\0' * 4) +             # go-ahead of the wrong size
+    memtable() + msg(SET_MEM_TABLE, p_u64(0) + b'xx', size=8) +  # extra bytes after the go-ahead
+    memtable() + msg(SET_MEM_TABLE, p_u64(0), size=16) +      # go-ahead cut short: EOF
+    msg(POSTCOPY_END))
+add(T, 'gen-postcopy-no-go-ahead',
+    PC_START + memtable() + ops(o_kick(0)))                   # no M record follows: EOF instead
+add(T, 'gen-postcopy-table-extra-bytes',
+    PC_START + msg(SET_MEM_TABLE, p_memtable([region(0, MEM, UA)]) + b'zz', size=8 + 32, flags=NR,
+                   fds=[memfd(MEM)]) + GO_AHEAD)
+add(T, 'gen-postcopy-readvise',
+    PC_START + memtable() + GO_AHEAD + msg(POSTCOPY_ADVISE) + msg(SET_MEM_TABLE, p_memtable([]), flags=NR) +
+    GO_AHEAD + msg(POSTCOPY_LISTEN, flags=NR) + memtable() + GO_AHEAD + rest(o_kick(0) + o_pop(0)))
+
+# more fds than the library's receive buffer holds: the kernel truncates them
+add(T, 'gen-msg-fds-truncated', msg(GET_FEATURES, fds=[eventfd()] * 11) + msg(GET_FEATURES))
+add(T, 'gen-msg-fds-truncated-acked',
+    negotiate() + msg(SET_VRING_CALL, p_u64(0), flags=NR, fds=[eventfd()] * 15) + msg(GET_FEATURES))
+
 # ======================================================================
 # fuzz_virtq: u8 flags, u8 size exponent, u16 base, [placement], ops
 # ======================================================================
@@ -550,6 +619,34 @@ vq('placement-bad', PLACE, 3, o_pop(0), place=u32(0x8008) + u32(0x9001) + u32(R0
 vq('placement-overlap', PLACE, 3, o_chain(0, 0, 1, 1, 8, 0x31000) + o_pop(0) + o_push(0, 0, 8) + o_pop(0),
    place=u32(0x8000) + u32(0x8000) + u32(0x8000))
 vq('queue-size-1', 0, 0, o_chain(0, 0, 1, 0, 8, 0x31000) + o_pop(0) + o_push(0, 0, 0) + o_pop(0))
+VBATCH = (o_chain(0, 0, 2, 0b10, 64, 0x31000) + o_chain(0, 2, 1, 1, 32, R0_R1 - 16) +
+          o_chain(0, 3, 3, 0b110, 16, 0x32000))
+vq('batch', EVI | LOG, 3, VBATCH + o_pop_batch(0, 2) + o_pop_batch(0, 8) + o_avail_bytes(0, 64, 64) +
+   o_push_batch(0, 0, 2, 0, 48) + o_push_batch(0, 0, 1, PU_NO_LENS) + o_notify(0) + VBATCH +
+   o_pop(0) + o_pop_batch(0, 8) + o_push(0, 1, 8) + o_fill(0, 0, 4, 0) + o_flush(0, 1) +
+   o_push_batch(0, 0, 8, 0, 100) + o_notify(0))
+vq('batch-refused', 0, 3, VBATCH + o_pop_batch(0, 3, PB_SHORT_IOV) + o_pop_batch(0, 3, PB_NO_ELEMS) +
+   o_pop_batch(0, 3, PB_NO_IOV) + o_pop_batch(0, 0) + o_pop_batch(0, 3) + o_push_batch(0, 0, 0) +
+   o_unpop(0) + o_rewind(0, 1) + o_pop_batch(0, 3) + o_push_batch(0, 1, 3, 0, 1))
+vq('batch-mixed-4q', IND | EVI | NOE | 0x60, 5,
+   b''.join(o_chain(q, 0, 4, 0b1100, 256, 0x31000) + o_indirect(q, 4, 3, 0b100, 64, 0x8000 + 0x800 * q, 0x33000) +
+            o_pop(q) + o_pop_batch(q, 4) + o_push_batch(q, 1, 2, 0, 300) + o_push(q) + o_notify(q)
+            for q in range(4)))
+vq('batch-misuse-dup', 0, 3, VBATCH + o_pop_batch(0, 8) + o_push_batch(0, 0, 2, PU_DUP) + o_pop_batch(0, 8))
+vq('batch-misuse-fake', 0, 3, VBATCH + o_pop_batch(0, 1) + o_push_batch(0, 0, 1, PU_FAKE))
+vq('batch-misuse-null', 0, 3, VBATCH + o_pop_batch(0, 1) + o_push_batch(0, 0, 1, PU_NO_ARRAY))
+vq('batch-unmapped', PLACE, 3, o_pop_batch(0, 4) + o_push_batch(0, 0, 1, PU_FAKE),
+   place=u32(0x8008) + u32(0x9001) + u32(R0_R1 - 8))
+vq('batch-guest-error', 0, 3, o_chain(0, 0, 1, 0, 8, 0x31000) + o_avail_put(0, 9) + o_pop_batch(0, 8) +
+   o_push_batch(0, 0, 1))
+# iov room: 256 descriptors that each straddle R0/R1 (two iovecs each) make
+# a chain of 512 iovecs, and a second head chained into it one of 514: with an
+# iov array of exactly 1024 the second does not fit after the first and stays
+# on the ring for the next call.
+vq('batch-iov-room', 0, 9,
+   b''.join(o_desc(0, i, R0_R1 - 8, 16, 1 if i < 255 else 0, i + 1) for i in range(256)) +
+   o_desc(0, 256, R0_R1 - 8, 16, 1, 0) + o_avail_put(0, 0) + o_avail_put(0, 256) +
+   o_pop_batch(0, 8, PB_EXACT_IOV) + o_pop_batch(0, 8, PB_EXACT_IOV) + o_push_batch(0, 0, 2, 0, 4))
 
 # ======================================================================
 # fuzz_memtable: ops (0 set table, 1 add, 2 rem, 3 query)
@@ -648,6 +745,9 @@ infl('patched', EXACT | 3, 4, 7, 9, areas=area(1, 16, 3, 5, [(3, 1, 4, 1), (4, 1
      area(0, 0, 0, 0, []) * 3,
      patches=u8(2) + u32(0x20) + u8(4) + b'\xff\xff\xff\xff' + u32(0x1000) + u8(2) + b'\x01\x00',
      ops_=DESCS + o_pop(0) + o_pop(0) + o_pop(0))
+infl('batch-resubmit', EXACT, 3, 2, 5, areas=area(1, 8, 0, 2, [(1, 1, 0, 5), (3, 1, 0, 3), (6, 1, 0, 9)]),
+     ops_=DESCS + o_pop_batch(0, 2) + o_pop_batch(0, 8) + o_push_batch(0, 1, 2, 0, 4) + o_unpop(0) +
+     o_pop_batch(0, 8) + o_push_batch(0, 0, 8, 0, 8) + o_pop_batch(0, 8))
 
 
 # ======================================================================

@@ -93,6 +93,13 @@ OP_NOTIFY, OP_SET_NOTIF, OP_EMPTY, OP_DESC, OP_AVAIL_PUT, OP_AVAIL_IDX = 7, 8, 9
 OP_USED_EVENT, OP_CHAIN, OP_INDIRECT, OP_GUEST_WRITE, OP_KICK, OP_FAKE_PUSH = 13, 14, 15, 16, 17, 18
 OP_CONFIG_CHANGE, OP_NOTIFY_SYNC, OP_AVAIL_FLAGS = 19, 20, 21
 OP_HOST_NOTIFIER, OP_SHARED_OBJECT, OP_MISC = 22, 23, 24
+OP_POP_BATCH, OP_PUSH_BATCH = 25, 26
+# pop_batch modes: 0 normal, 1 iov array one short (refused), 2 no element
+# array, 3 no iov array, 4 iov array of exactly VIRTQUEUE_MAX_SIZE
+PB_NORMAL, PB_SHORT_IOV, PB_NO_ELEMS, PB_NO_IOV, PB_EXACT_IOV = range(5)
+# push_batch mode bits: lens NULL, first element twice, a head never popped,
+# no element array
+PU_NO_LENS, PU_DUP, PU_FAKE, PU_NO_ARRAY = 1, 2, 4, 8
 
 def o_pop(q): return u8(OP_POP) + u8(q)
 def o_push(q, which=0, ln=0): return u8(OP_PUSH) + u8(q) + u8(which) + u32(ln)
@@ -120,5 +127,8 @@ def o_config_change(): return u8(OP_CONFIG_CHANGE)
 def o_host_notifier(q, kind, size, off): return u8(OP_HOST_NOTIFIER) + u8(q) + u8(kind) + u32(size) + u32(off)
 def o_shared_object(which, uuid=bytes(range(16))): return u8(OP_SHARED_OBJECT) + u8(which) + uuid
 def o_misc(req, qidx): return u8(OP_MISC) + u32(req) + u32(qidx)
+def o_pop_batch(q, mx, mode=PB_NORMAL): return u8(OP_POP_BATCH) + u8(q) + u8(mx) + u8(mode)
+def o_push_batch(q, which=0, n=1, mode=0, ln=0):
+    return u8(OP_PUSH_BATCH) + u8(q) + u8(which) + u8(n) + u8(mode) + u32(ln)
 
 VRING_DESC_F_NEXT, VRING_DESC_F_WRITE, VRING_DESC_F_INDIRECT = 1, 2, 4
