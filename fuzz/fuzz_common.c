@@ -1280,6 +1280,15 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
             (void)vu_queue_pop(dev, dev->vq + r->nq, 64);
             vu_queue_notify(dev, dev->vq + r->nq);
             vu_queue_flush(dev, dev->vq + r->nq, 1);
+            (void)vu_queue_rewind(dev, dev->vq + r->nq, 1);
+            vu_set_queue_handler(dev, dev->vq + r->nq, NULL);
+            if (got) {
+                /* The handler taken away (its kick watch goes) and back. */
+                vu_queue_handler_cb h = got->handler;
+
+                vu_set_queue_handler(dev, got, NULL);
+                vu_set_queue_handler(dev, got, h);
+            }
             break;
         }
         case FZ_OP_POP_BATCH: {

@@ -44,6 +44,11 @@
  * holds (room for 9, rounded up to 10), so that the kernel truncates them. */
 #define MAX_SEND_FDS 15
 
+/* Record tag of this harness beyond record_format.h: the frontend stops
+ * reading (shutdown of its end for reading): whatever the library sends on
+ * the connection from then on fails with EPIPE. */
+#define TAG_HANG_UP_READ 0x48 /* 'H' */
+
 /* CONFIG record flags. */
 #define CFG_IN_ORDER 0x01 /* queue_is_processed_in_order returns true */
 #define CFG_RECORD 0x02   /* run the traffic recorder (to /dev/null) */
@@ -105,7 +110,8 @@ static struct {
     unsigned memfds_used;
     struct peer peers[MAX_INPUT_FDS];
     unsigned npeers;
-    bool eof; /* the frontend shut its side down */
+    bool eof;     /* the frontend shut its side down */
+    bool no_read; /* the frontend stopped reading (TAG_HANG_UP_READ) */
     uint8_t config_space[VHOST_USER_MAX_CONFIG_SIZE];
 } S;
 
@@ -195,12 +201,9 @@ static int cb_process_msg(VuDev *dev, VhostUserMsg *m, int *do_reply)
          * userfaultfd that nobody serves: a touch of a page not yet in the
          * file would block forever.  These two are the only requests whose
          * handlers read guest memory (used->idx: the in-order resume, the
-         * inflight check of a starting queue): the device declines them. */
-        *do_reply = !!(m->flags & VHOST_USER_NEED_REPLY_MASK);
-        if (*do_reply) {
-            m->payload.u64 = 1;
-            m->size = sizeof(m->payload.u64);
-        }
+         * inflight check of a starting queue): the device takes them and
+         * does nothing (silently: the library sends the ack asked for). */
+        *do_reply = 0;
         for (int i = 0; i < m->fd_num; i++) {
             close(m->fds[i]);
         }
@@ -334,7 +337,8 @@ static int make_memfd(struct tlv *t)
             return -1;
         }
     } else {
-        fd = memfd_create("fuzz-guest-extra", MFD_CLOEXEC);
+        /* Not reused: sealable, so the library's shrink seal is exercised. */
+        fd = memfd_create("fuzz-guest-extra", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         owned = true;
     }
     if (fd < 0 || ftruncate(fd, (off_t)size) != 0) {
@@ -898,7 +902,7 @@ static void cleanup_input(void)
     for (unsigned i = 0; i < S.npeers; i++) {
         close(S.peers[i].ours);
     }
-    if (S.eof) {
+    if (S.eof || S.no_read) {
         close(fe_sock);
         close(lib_sock);
         make_socketpair();
@@ -987,6 +991,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case VU_TLV_TAG_EOF:
             end_of_stream(NULL, 0);
             go_on = false;
+            break;
+        case TAG_HANG_UP_READ:
+            shutdown(fe_sock, SHUT_RD);
+            S.no_read = true;
             break;
         default:
             go_on = false; /* unknown tag: the input ends here */

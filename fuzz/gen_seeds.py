@@ -542,6 +542,57 @@ add(T, 'gen-msg-fds-truncated', msg(GET_FEATURES, fds=[eventfd()] * 11) + msg(GE
 add(T, 'gen-msg-fds-truncated-acked',
     negotiate() + msg(SET_VRING_CALL, p_u64(0), flags=NR, fds=[eventfd()] * 15) + msg(GET_FEATURES))
 
+# the frontend stops reading: replies and postcopy announcements fail (EPIPE)
+HANG_UP_READ = b'H'
+add(T, 'gen-msg-frontend-stops-reading',
+    negotiate() + memtable() + HANG_UP_READ + msg(GET_FEATURES) + msg(SET_OWNER, flags=NR))
+add(T, 'gen-postcopy-table-unsent', PC_START + HANG_UP_READ + memtable() + GO_AHEAD)
+add(T, 'gen-postcopy-region-unsent',
+    PC_START + HANG_UP_READ + msg(ADD_MEM_REG, p_memreg(region(0, MEM, UA)), flags=NR, fds=[memfd(MEM)]))
+
+# 17 memfds in one input: the ones past the harness's pool of 16 are
+# sealable, so the library seals them against shrinking
+add(T, 'gen-mem-sealable-memfd',
+    negotiate() + msg(GET_FEATURES, fds=[memfd(4096)] * 15) + msg(GET_FEATURES, fds=[memfd(4096)]) +
+    memtable() + vring(0) + traffic(0))
+
+# a queue started by an in-band kick without SET_VRING_KICK: its inflight
+# area is never checked, so the data path does not track it
+INB_PF = ALL_PF | bits(PF_INBAND)
+d0, u0, a0 = ring_addrs(0)
+add(T, 'gen-inflight-inband-start',
+    config(0xffffff | FEAT, INB_PF, 1) + negotiate(INB_PF) + memtable() +
+    msg(SET_INFLIGHT_FD, p_inflight(192, 0, 1, 8), flags=NR, fds=[memfd(4096)]) +
+    msg(SET_VRING_NUM, p_state(0, 8)) + msg(SET_VRING_BASE, p_state(0, 0)) +
+    msg(SET_VRING_ADDR, p_addr(0, d0, u0, a0)) + msg(SET_VRING_CALL, p_u64(0), fds=[eventfd()]) +
+    msg(VRING_KICK, p_state(0, 0), flags=NR) +
+    ops(o_chain(0, 0, 1, 1, 64, DATA) + o_chain(0, 1, 1, 1, 64, DATA + 0x100) + o_pop(0) + o_unpop(0) +
+        o_pop(0) + o_pop(0) + o_push(0, 0, 8) + o_push(0, 0, 8)))
+
+# dirty log edges: a used-ring log address that wraps at the avail event,
+# a buffer pushed after the memory it was in went away, a log eventfd that
+# cannot be written
+LOG_FEAT = FEAT | bits(F_LOG_ALL)
+LOGBASE = msg(SET_LOG_BASE, p_log(MEM // 4096 // 8, 0), flags=NR, fds=[memfd(4096)])
+add(T, 'gen-log-used-address-wraps',
+    negotiate(feat=LOG_FEAT) + memtable() + LOGBASE +
+    msg(SET_VRING_NUM, p_state(0, 8)) + msg(SET_VRING_BASE, p_state(0, 0)) +
+    msg(SET_VRING_ADDR, p_addr(0, d0, u0, a0, log=0xffffffffffffffff - (4 + 8 * 8), flags=1)) +
+    msg(SET_VRING_KICK, p_u64(0), fds=[eventfd()]) + msg(SET_VRING_CALL, p_u64(0), fds=[eventfd()]) +
+    ops(o_chain(0, 0, 1, 1, 64, DATA) + o_pop(0)))
+add(T, 'gen-log-buffer-left-memory',
+    negotiate(feat=LOG_FEAT) + memtable() + LOGBASE + vring(0) +
+    ops(o_chain(0, 0, 1, 1, 64, DATA) + o_pop(0)) +
+    memtable() + ops(o_push(0, 0, 64)))
+add(T, 'gen-log-kick-fd-unwritable',
+    negotiate(feat=LOG_FEAT) + memtable() + LOGBASE + msg(SET_LOG_FD, fds=[pipe()]) + vring(0) +
+    traffic(0))
+
+# a backend channel that is not a socket (/dev/null): the request is
+# written, reading the frontend's ack fails
+add(T, 'gen-backend-channel-not-a-socket',
+    negotiate() + msg(SET_BACKEND_REQ_FD, flags=NR, fds=[other()]) + ops(o_config_change()))
+
 # ======================================================================
 # fuzz_virtq: u8 flags, u8 size exponent, u16 base, [placement], ops
 # ======================================================================
@@ -647,6 +698,13 @@ vq('batch-iov-room', 0, 9,
    b''.join(o_desc(0, i, R0_R1 - 8, 16, 1 if i < 255 else 0, i + 1) for i in range(256)) +
    o_desc(0, 256, R0_R1 - 8, 16, 1, 0) + o_avail_put(0, 0) + o_avail_put(0, 256) +
    o_pop_batch(0, 8, PB_EXACT_IOV) + o_pop_batch(0, 8, PB_EXACT_IOV) + o_push_batch(0, 0, 2, 0, 4))
+# a chain of 520 descriptors that each straddle R0/R1: 1040 iovecs, more
+# than any element may have (the descriptor table written with raw guest
+# writes, the densest encoding)
+_tbl = b''.join(u64(R0_R1 - 8) + u32(16) + u16(1 if i < 519 else 0) + u16(i + 1) for i in range(520))
+vq('chain-too-many-iovecs', 0, 10,
+   b''.join(o_guest_write(k, _tbl[k:k + 255]) for k in range(0, len(_tbl), 255)) + o_avail_put(0, 0) +
+   o_pop(0) + o_pop_batch(0, 1))
 
 # ======================================================================
 # fuzz_memtable: ops (0 set table, 1 add, 2 rem, 3 query)
