@@ -11,7 +11,6 @@
 #include "blk-config.h"
 #include "blk-request.h"
 #include "queue-poll.h"
-#include "vhost-user-ext.h"
 
 static struct blk_device *blk_from_dev(VuDev *dev)
 {
@@ -55,22 +54,21 @@ static int blk_process_msg(VuDev *dev, VhostUserMsg *msg, int *do_reply)
  * keep the other queues, the control socket and signals waiting. */
 #define BLK_BUDGET 64
 
-/* Take up to max requests (one batch), run each synchronously, complete
- * them together and signal the guest once. */
+/* Pop, run and complete up to max requests (each one synchronously). */
 static unsigned int blk_drain(struct blk_device *blk, VuDev *dev, VuVirtq *vq,
                               unsigned int max)
 {
-    unsigned int i, n;
+    VuVirtqElement *elem;
+    unsigned int n = 0;
+    uint32_t len;
 
-    n = vu_queue_pop_batch(dev, vq, blk->batch,
-                           max < BLK_BATCH ? max : BLK_BATCH, blk->batch_iov,
-                           VIRTQUEUE_MAX_SIZE);
-    for (i = 0; i < n; i++) {
-        blk->batch_len[i] =
-            blk_request_process(&blk->store, blk->id, &blk->batch[i]);
+    while (n < max && (elem = vu_queue_pop(dev, vq, sizeof(*elem)))) {
+        len = blk_request_process(&blk->store, blk->id, elem);
+        vu_queue_push(dev, vq, elem, len);
+        free(elem);
+        n++;
     }
     if (n) {
-        vu_queue_push_batch(dev, vq, blk->batch, blk->batch_len, n);
         vu_queue_notify(dev, vq);
     }
     return n;

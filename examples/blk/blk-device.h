@@ -10,9 +10,6 @@
 #include "blk-store.h"
 #include "vu-session.h"
 
-/* Requests taken off a queue at once. */
-#define BLK_BATCH 32
-
 struct blk_device {
     struct vu_session session;
     struct blk_store store;
@@ -20,10 +17,6 @@ struct blk_device {
     uint16_t num_queues;
     uint64_t poll_ns; /* busy-poll window after work (queue-poll.h), 0: none */
     char id[VIRTIO_BLK_ID_BYTES]; /* serial number answered to GET_ID */
-    /* The requests being served (one queue at a time, vhost-user-ext.h). */
-    VuVirtqElement batch[BLK_BATCH];
-    unsigned int batch_len[BLK_BATCH];
-    struct iovec batch_iov[VIRTQUEUE_MAX_SIZE];
 };
 
 /* The store must be open.  The session is set up but not yet listening.
