@@ -1281,6 +1281,13 @@ void fz_rings_run(struct fz_rings *r, struct tlv *t)
             vu_queue_notify(dev, dev->vq + r->nq);
             vu_queue_flush(dev, dev->vq + r->nq, 1);
             (void)vu_queue_rewind(dev, dev->vq + r->nq, 1);
+            (void)vu_dispatch(NULL);
+            vu_deinit(NULL);
+            if (req == UINT32_MAX && got) {
+                /* An element smaller than its header (device misuse). */
+                void *e = vu_queue_pop(dev, got, 1);
+                FZ_CHECK(e == NULL, "vu_queue_pop of 1 byte returned %p", e);
+            }
             vu_set_queue_handler(dev, dev->vq + r->nq, NULL);
             if (got) {
                 /* The handler taken away (its kick watch goes) and back. */

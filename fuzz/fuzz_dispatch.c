@@ -44,10 +44,13 @@
  * holds (room for 9, rounded up to 10), so that the kernel truncates them. */
 #define MAX_SEND_FDS 15
 
-/* Record tag of this harness beyond record_format.h: the frontend stops
- * reading (shutdown of its end for reading): whatever the library sends on
- * the connection from then on fails with EPIPE. */
+/* Record tags of this harness beyond record_format.h.  'H': the frontend
+ * stops reading (shutdown of its end for reading): whatever the library
+ * sends on the connection from then on fails with EPIPE.  'X': the frontend
+ * asks for the features and closes the connection without reading the
+ * answer, so the library's next read fails (ECONNRESET); the input ends. */
 #define TAG_HANG_UP_READ 0x48 /* 'H' */
+#define TAG_RESET 0x58        /* 'X' */
 
 /* CONFIG record flags. */
 #define CFG_IN_ORDER 0x01 /* queue_is_processed_in_order returns true */
@@ -55,6 +58,15 @@
 #define CFG_DEVICE_TAKES                                                       \
     0x04 /* process_msg handles RARP, MTU, GPU socket, IOTLB */
 #define CFG_NO_CONFIG 0x08 /* the device has no get_config/set_config */
+#define CFG_BAD_ANSWERS                                                        \
+    0x10 /* backend-channel answers name the next request, the lookup's     \
+            comes without its fd */
+#define CFG_HANG_UP_BACKEND                                                    \
+    0x20 /* the frontend shuts the backend channel (for writing) instead of \
+            answering */
+#define CFG_PASSCRED                                                           \
+    0x40 /* SO_PASSCRED on the library's end: credentials come with every   \
+            message */
 
 struct cfg {
     uint64_t features;
@@ -671,6 +683,13 @@ static void queue_backend_ack(uint32_t request)
     if (!bp) {
         return;
     }
+    if (S.cfg.flags & CFG_HANG_UP_BACKEND) {
+        shutdown(bp->ours, SHUT_WR);
+        return;
+    }
+    if (S.cfg.flags & CFG_BAD_ANSWERS) {
+        request++;
+    }
     memcpy(m, &request, 4);
     memcpy(m + 4, &flags, 4);
     memcpy(m + 8, &size, 4);
@@ -694,6 +713,10 @@ static void queue_backend_reply_fd(uint32_t request)
                          .msg_controllen = sizeof(control.b) };
     int fd;
 
+    if (bp && (S.cfg.flags & (CFG_BAD_ANSWERS | CFG_HANG_UP_BACKEND))) {
+        queue_backend_ack(request); /* an answer without the fd, or none */
+        return;
+    }
     if (!bp || (fd = eventfd(0, EFD_CLOEXEC)) < 0) {
         return;
     }
@@ -877,6 +900,22 @@ static void end_of_stream(const uint8_t *raw, size_t len)
     }
 }
 
+/* TAG_RESET: a reply left unread when the frontend closes its end makes the
+ * library's next read fail with ECONNRESET rather than see EOF. */
+static void reset_connection(void)
+{
+    uint8_t m[VHOST_USER_HDR_SIZE] = { VHOST_USER_GET_FEATURES, 0, 0, 0, 1 };
+    bool ok;
+
+    send_all(fe_sock, m, sizeof(m), NULL, 0);
+    (void)vu_dispatch(&S.dev);
+    close(fe_sock);
+    fe_sock = -1;
+    S.eof = true;
+    ok = vu_dispatch(&S.dev);
+    FZ_CHECK(!ok, "vu_dispatch returned true on a reset connection");
+}
+
 static void parse_config(struct tlv *t)
 {
     S.cfg.features = tlv_u64(t);
@@ -903,7 +942,9 @@ static void cleanup_input(void)
         close(S.peers[i].ours);
     }
     if (S.eof || S.no_read) {
-        close(fe_sock);
+        if (fe_sock >= 0) {
+            close(fe_sock);
+        }
         close(lib_sock);
         make_socketpair();
     } else {
@@ -942,6 +983,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (S.cfg.flags & CFG_RECORD) {
         setenv("LIBVHOST_USER_RECORD", "/dev/null", 1);
+    }
+    if (S.cfg.flags & CFG_PASSCRED) {
+        int on = 1;
+
+        (void)setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+        S.no_read = true; /* a new socket pair for the next input */
     }
     FZ_CHECK(vu_init(&S.dev, S.cfg.max_queues, sock, fz_panic, NULL,
                      fz_set_watch, fz_remove_watch,
@@ -995,6 +1042,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case TAG_HANG_UP_READ:
             shutdown(fe_sock, SHUT_RD);
             S.no_read = true;
+            break;
+        case TAG_RESET:
+            reset_connection();
+            go_on = false;
             break;
         default:
             go_on = false; /* unknown tag: the input ends here */

@@ -593,6 +593,46 @@ add(T, 'gen-log-kick-fd-unwritable',
 add(T, 'gen-backend-channel-not-a-socket',
     negotiate() + msg(SET_BACKEND_REQ_FD, flags=NR, fds=[other()]) + ops(o_config_change()))
 
+# backend-channel answers that name the wrong request (and a lookup answer
+# without its fd), or a channel the frontend shuts instead of answering
+BACKEND_OPS = ops(o_config_change() + o_shared_object(2) + o_host_notifier(0, 1, 4096, 0))
+for flag, name in ((0x10, 'wrong-answers'), (0x20, 'hung-up')):
+    for i, op in enumerate([o_config_change(), o_shared_object(2), o_host_notifier(0, 1, 4096, 0)]):
+        add(T, 'gen-backend-%s-%d' % (name, i),
+            config(0xffffff | FEAT, ALL_PF, 1, flag) + negotiate() +
+            msg(SET_BACKEND_REQ_FD, flags=NR, fds=[sock()]) + memtable() + vring(0) + ops(op))
+
+# the frontend closes the connection with the library's reply unread
+add(T, 'gen-msg-connection-reset', negotiate() + b'X')
+
+# credentials with every message (SO_PASSCRED): a control message that is
+# not SCM_RIGHTS
+add(T, 'gen-msg-credentials', config(0xffffff | FEAT, ALL_PF, 1, 0x40) + negotiate() + memtable() +
+    vring(0) + traffic(0))
+
+# device misuse through the API: an element smaller than its header
+add(T, 'gen-api-pop-too-small', ready() + ops(o_misc(0, 0) + o_misc(0xffffffff, 0) + o_pop(0)))
+
+# all 509 memory slots, then one more
+add(T, 'gen-mem-all-slots',
+    msg(SET_FEATURES, p_u64(FEAT)) + msg(SET_PROTOCOL_FEATURES, p_u64(bits(PF_MEM_SLOTS, PF_REPLY_ACK))) +
+    b''.join(msg(ADD_MEM_REG, p_memreg(region(i * 0x1000, 0x1000, UA + i * 0x1000, i * 0x1000)),
+                 fds=[memfd(510 * 0x1000)] if i == 0 else [dup(0)]) for i in range(509)) +
+    msg(ADD_MEM_REG, p_memreg(region(509 * 0x1000, 0x1000, UA + 509 * 0x1000, 509 * 0x1000)), flags=NR,
+        fds=[dup(0)]))
+
+# a queue shrunk (SET_VRING_NUM) below a head still waiting for resubmission
+_area = u16(1) + u16(8) + u16(0) + u16(0) + bytes(16 * 5) + u8(1) + bytes(5) + u16(0) + u64(1)
+add(T, 'gen-inflight-resubmit-after-shrink',
+    negotiate() + memtable() +
+    msg(SET_INFLIGHT_FD, p_inflight(192, 0, 1, 8), flags=NR, fds=[memfd(4096, _area, 8)]) +
+    vring(0) + msg(SET_VRING_NUM, p_state(0, 4), flags=NR) +
+    ops(o_desc(0, 5, DATA, 64, 2, 0) + o_pop(0)))
+
+# queue index out of range in the u64 of SET_VRING_CALL
+add(T, 'gen-msg-vring-fd-index', negotiate() + msg(SET_VRING_CALL, p_u64(5), flags=NR, fds=[eventfd()]) +
+    msg(SET_VRING_KICK, p_u64(0x80 | NOFD), flags=NR))
+
 # ======================================================================
 # fuzz_virtq: u8 flags, u8 size exponent, u16 base, [placement], ops
 # ======================================================================
@@ -705,6 +745,9 @@ _tbl = b''.join(u64(R0_R1 - 8) + u32(16) + u16(1 if i < 519 else 0) + u16(i + 1)
 vq('chain-too-many-iovecs', 0, 10,
    b''.join(o_guest_write(k, _tbl[k:k + 255]) for k in range(0, len(_tbl), 255)) + o_avail_put(0, 0) +
    o_pop(0) + o_pop_batch(0, 1))
+# a zero-length writable descriptor ahead of a real one, with the dirty log
+vq('log-zero-length-in', LOG, 3, o_desc(0, 0, 0x31000, 0, 3, 1) + o_desc(0, 1, 0x31100, 64, 2, 0) +
+   o_avail_put(0, 0) + o_pop(0) + o_push(0, 0, 64))
 
 # ======================================================================
 # fuzz_memtable: ops (0 set table, 1 add, 2 rem, 3 query)
@@ -776,6 +819,9 @@ RESUB = o_chain(0, 0, 1, 1, 64, 0x130000)   # make head descriptors valid
 DESCS = b''.join(o_desc(0, i, 0x130000 + 0x100 * i, 64, 2, 0) for i in range(8))
 infl('fresh-area', EXACT, 3, 0, 0, areas=area(0, 0, 0, 0, []),
      ops_=RESUB + o_pop(0) + o_push(0, 0, 8) + o_pop(0))
+infl('unpop-rewind', EXACT, 3, 0, 0, areas=area(0, 0, 0, 0, []),
+     ops_=RESUB + o_chain(0, 1, 1, 1, 64, 0x130100) + o_pop(0) + o_unpop(0) + o_pop(0) + o_pop(0) +
+     o_rewind(0, 1) + o_pop(0) + o_push(0, 0, 8) + o_push(0, 0, 8))
 infl('resubmit', EXACT, 3, 2, 5, areas=area(1, 8, 0, 2, [(1, 1, 0, 5), (3, 1, 0, 3), (6, 1, 0, 9)]),
      ops_=DESCS + o_pop(0) + o_pop(0) + o_pop(0) + o_push(0, 0, 4) + o_push(0, 1, 4) + o_pop(0) + o_push(0))
 infl('desc-num-mismatch', EXACT, 3, 0, 0, areas=area(1, 16, 0, 0, [(1, 1, 0, 1)]), ops_=o_pop(0))
