@@ -31,6 +31,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -51,6 +52,10 @@
  * answer, so the library's next read fails (ECONNRESET); the input ends. */
 #define TAG_HANG_UP_READ 0x48 /* 'H' */
 #define TAG_RESET 0x58        /* 'X' */
+/* 'L': the next message (an M record follows) is dispatched with the
+ * process out of fds (RLIMIT_NOFILE lowered to the lowest free fd number):
+ * the library's userfaultfd, memfd and received fds fail as they would. */
+#define TAG_NO_FDS_LEFT 0x4c /* 'L' */
 
 /* CONFIG record flags. */
 #define CFG_IN_ORDER 0x01 /* queue_is_processed_in_order returns true */
@@ -229,7 +234,13 @@ static int cb_process_msg(VuDev *dev, VhostUserMsg *m, int *do_reply)
     case VHOST_USER_SEND_RARP:
     case VHOST_USER_NET_SET_MTU:
     case VHOST_USER_GPU_SET_SOCKET:
-    case VHOST_USER_IOTLB_MSG:
+    case VHOST_USER_IOTLB_MSG: {
+        /* A device bug on request: an IOTLB message whose first byte is
+         * 0xff gets a reply claiming more than any payload, which the
+         * library must refuse to send. */
+        bool oversized = m->request == VHOST_USER_IOTLB_MSG && m->size > 0 &&
+                         ((const uint8_t *)&m->payload)[0] == 0xff;
+
         for (int i = 0; i < m->fd_num; i++) {
             close(m->fds[i]);
         }
@@ -237,9 +248,11 @@ static int cb_process_msg(VuDev *dev, VhostUserMsg *m, int *do_reply)
         *do_reply = !!(m->flags & VHOST_USER_NEED_REPLY_MASK);
         if (*do_reply) {
             m->payload.u64 = 0;
-            m->size = sizeof(m->payload.u64);
+            m->size =
+                oversized ? sizeof(m->payload) + 1 : sizeof(m->payload.u64);
         }
         return 1;
+    }
     default:
         return 0;
     }
@@ -824,8 +837,10 @@ static void send_message(struct tlv *t, uint32_t *request, uint32_t *flags,
     }
 }
 
-/* Returns false when the connection is over. */
-static bool do_message(struct tlv *t)
+/* Returns false when the connection is over.  low/old (both or neither):
+ * the fd limit to dispatch under, and the one to restore. */
+static bool do_message_limited(struct tlv *t, const struct rlimit *low,
+                               const struct rlimit *old)
 {
     uint32_t request, flags, size;
     size_t got;
@@ -861,7 +876,13 @@ static bool do_message(struct tlv *t)
             S.eof = true;
         }
     }
+    if (low) {
+        (void)setrlimit(RLIMIT_NOFILE, low);
+    }
     ok = vu_dispatch(&S.dev);
+    if (old) {
+        (void)setrlimit(RLIMIT_NOFILE, old);
+    }
     replies = check_replies_max(request, max_replies);
     if (ok && !S.dev.broken && !was_broken &&
         (flags & VHOST_USER_NEED_REPLY_MASK) &&
@@ -880,6 +901,11 @@ static bool do_message(struct tlv *t)
         FZ_CHECK(!ok, "vu_dispatch returned true at end of stream");
     }
     return ok && !S.eof;
+}
+
+static bool do_message(struct tlv *t)
+{
+    return do_message_limited(t, NULL, NULL);
 }
 
 static void end_of_stream(const uint8_t *raw, size_t len)
@@ -914,6 +940,30 @@ static void reset_connection(void)
     S.eof = true;
     ok = vu_dispatch(&S.dev);
     FZ_CHECK(!ok, "vu_dispatch returned true on a reset connection");
+}
+
+/* TAG_NO_FDS_LEFT: one message record under a lowered fd limit. */
+static bool message_without_fds(struct tlv *t)
+{
+    struct rlimit old, low;
+    int lowest;
+    bool go_on;
+
+    if (tlv_done(t) || t->p[t->pos] != VU_TLV_TAG_MSG ||
+        getrlimit(RLIMIT_NOFILE, &old) != 0) {
+        return false;
+    }
+    (void)tlv_u8(t);
+    lowest = fcntl(devnull, F_DUPFD_CLOEXEC, 0);
+    if (lowest < 0) {
+        return false;
+    }
+    close(lowest);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest;
+    /* The fds of the message itself are made before the limit drops. */
+    go_on = do_message_limited(t, &low, &old);
+    return go_on;
 }
 
 static void parse_config(struct tlv *t)
@@ -1046,6 +1096,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case TAG_RESET:
             reset_connection();
             go_on = false;
+            break;
+        case TAG_NO_FDS_LEFT:
+            msgs++;
+            go_on = message_without_fds(&t);
             break;
         default:
             go_on = false; /* unknown tag: the input ends here */

@@ -629,6 +629,22 @@ add(T, 'gen-inflight-resubmit-after-shrink',
     vring(0) + msg(SET_VRING_NUM, p_state(0, 4), flags=NR) +
     ops(o_desc(0, 5, DATA, 64, 2, 0) + o_pop(0)))
 
+# out of fds ('L': the next message is dispatched under RLIMIT_NOFILE
+# lowered to the lowest free fd): ADVISE cannot open a userfaultfd,
+# GET_INFLIGHT_FD cannot create its memfd, received fds are truncated
+NO_FDS = b'L'
+add(T, 'gen-msg-out-of-fds-advise',
+    config(0xffffff | FEAT, PC_PF, 1) + negotiate(PC_PF) + NO_FDS + msg(POSTCOPY_ADVISE, flags=NR))
+add(T, 'gen-msg-out-of-fds',
+    negotiate() + NO_FDS + msg(GET_INFLIGHT_FD, p_inflight(0, 0, 1, 128), flags=NR) +
+    NO_FDS + msg(SET_VRING_CALL, p_u64(0), flags=NR, fds=[eventfd()]) +
+    NO_FDS + msg(GET_FEATURES) + NO_FDS + ops(o_kick(0)))
+
+# a device that answers with an oversized reply (its bug): not sent
+add(T, 'gen-msg-device-reply-oversized',
+    config(0xffffff | FEAT, ALL_PF, 1, 0x04) + negotiate() + msg(IOTLB_MSG, b'\x00' * 16, flags=NR) +
+    msg(IOTLB_MSG, b'\xff' * 16, flags=NR) + msg(GET_FEATURES))
+
 # queue index out of range in the u64 of SET_VRING_CALL
 add(T, 'gen-msg-vring-fd-index', negotiate() + msg(SET_VRING_CALL, p_u64(5), flags=NR, fds=[eventfd()]) +
     msg(SET_VRING_KICK, p_u64(0x80 | NOFD), flags=NR))
