@@ -352,11 +352,13 @@ static int make_memfd(struct tlv *t)
     const uint8_t *bytes = tlv_bytes(t, tlv_u16(t), &got);
     int fd;
     bool owned = false;
+    bool write_sealed = size >> 63; /* bit 63: sealed against writing */
 
+    size &= ~(1ULL << 63);
     if (size > MEMFD_MAX_SIZE) {
         size = MEMFD_MAX_SIZE;
     }
-    if (S.memfds_used < MEMFD_POOL) {
+    if (S.memfds_used < MEMFD_POOL && !write_sealed) {
         fd = memfd_pool[S.memfds_used++];
         if (ftruncate(fd, 0) != 0) {
             return -1;
@@ -377,6 +379,10 @@ static int make_memfd(struct tlv *t)
         if (pwrite(fd, bytes, n, off) < 0) {
             /* contents are best effort */
         }
+    }
+    if (write_sealed) {
+        /* A shared writable mapping of it is refused (EPERM). */
+        (void)fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE);
     }
     remember_fd(fd, owned);
     return fd;

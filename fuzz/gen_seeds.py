@@ -640,6 +640,17 @@ add(T, 'gen-msg-out-of-fds',
     NO_FDS + msg(SET_VRING_CALL, p_u64(0), flags=NR, fds=[eventfd()]) +
     NO_FDS + msg(GET_FEATURES) + NO_FDS + ops(o_kick(0)))
 
+# memfds sealed against writing (size bit 63): every shared writable
+# mapping of them fails (region, log, inflight area)
+WSEAL = 1 << 63
+add(T, 'gen-mem-write-sealed',
+    negotiate(feat=LOG_FEAT) + memtable() +
+    msg(SET_MEM_TABLE, p_memtable([region(0, MEM, UA)]), flags=NR, fds=[memfd(WSEAL | MEM)]) +
+    msg(ADD_MEM_REG, p_memreg(region(MEM, 0x1000, UA + MEM)), flags=NR, fds=[memfd(WSEAL | 0x1000)]) +
+    msg(SET_INFLIGHT_FD, p_inflight(192, 0, 1, 8), flags=NR, fds=[memfd(WSEAL | 4096)]) +
+    vring(0) + traffic(0) +
+    msg(SET_LOG_BASE, p_log(MEM // 4096 // 8, 0), flags=NR, fds=[memfd(WSEAL | 4096)]))
+
 # a device that answers with an oversized reply (its bug): not sent
 add(T, 'gen-msg-device-reply-oversized',
     config(0xffffff | FEAT, ALL_PF, 1, 0x04) + negotiate() + msg(IOTLB_MSG, b'\x00' * 16, flags=NR) +
