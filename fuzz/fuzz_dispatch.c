@@ -213,12 +213,14 @@ static int cb_process_msg(VuDev *dev, VhostUserMsg *m, int *do_reply)
                  "process_msg: fd %d is not open", m->fds[i]);
     }
     if (postcopy_frozen() && (m->request == VHOST_USER_SET_VRING_ADDR ||
-                              m->request == VHOST_USER_SET_VRING_KICK)) {
+                              m->request == VHOST_USER_SET_VRING_KICK ||
+                              m->request == VHOST_USER_VRING_KICK)) {
         /* While postcopy listens, guest memory is registered with a
          * userfaultfd that nobody serves: a touch of a page not yet in the
          * file would block forever.  These two are the only requests whose
          * handlers read guest memory (used->idx: the in-order resume, the
-         * inflight check of a starting queue): the device takes them and
+         * inflight check of a starting queue; the in-band kick also starts
+         * and then runs the queue handler): the device takes them and
          * does nothing (silently: the library sends the ack asked for). */
         *do_reply = 0;
         for (int i = 0; i < m->fd_num; i++) {

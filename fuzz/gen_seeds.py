@@ -889,6 +889,16 @@ infl('batch-resubmit', EXACT, 3, 2, 5, areas=area(1, 8, 0, 2, [(1, 1, 0, 5), (3,
 # between gets it popped again: inuse 2 on a ring of 1 (unbounded with more
 # rounds).  Found by fuzz_virtq.
 regress = {
+    # A queue started by an in-band kick (VRING_KICK, no SET_VRING_KICK) was
+    # started without the inflight check: head 5, in flight in the area when
+    # the backend restarted, was never resubmitted (nor anything tracked).
+    ('fuzz_dispatch', 'regress-inband-start-skips-inflight-check'):
+        config(0xffffff | FEAT, INB_PF, 1) + negotiate(INB_PF) + memtable() +
+        msg(SET_INFLIGHT_FD, p_inflight(192, 0, 1, 8), flags=NR, fds=[memfd(4096, _area, 8)]) +
+        msg(SET_VRING_NUM, p_state(0, 8)) + msg(SET_VRING_BASE, p_state(0, 1)) +
+        msg(SET_VRING_ADDR, p_addr(0, d0, u0, a0)) + msg(SET_VRING_CALL, p_u64(0), fds=[eventfd()]) +
+        ops(o_desc(0, 5, DATA, 64, 2, 0) + o_avail_put(0, 5)) + msg(VRING_KICK, p_state(0, 0), flags=NR) +
+        ops(o_pop(0) + o_push(0, 0, 8)),
     ('fuzz_virtq', 'regress-inuse-exceeds-queue-size'):
         u8(0) + u8(0) + u16(0) + o_chain(0, 0, 1, 0, 16, 0x1000) + o_pop(0) + o_fill(0, 0, 0, 0) +
         o_avail_put(0, 0) + o_pop(0),

@@ -3,6 +3,7 @@
  * vhost-user spec's protocol so a restarted backend resubmits exactly the
  * requests that were lost, and a hostile area is refused with bounded work.
  */
+#include "dispatch.h"
 #include "fake_guest.h"
 #include "internal.h"
 #include "test_util.h"
@@ -409,6 +410,44 @@ static void test_check_runs_once_per_start(void)
     fg_destroy(&e.g);
 }
 
+/* A queue restarted by an in-band kick (VHOST_USER_VRING_KICK without
+ * SET_VRING_KICK, as the spec allows with INBAND_NOTIFICATIONS) gets the
+ * same inflight check as SET_VRING_KICK: the request lost in the crash is
+ * resubmitted, not forgotten (regress-inband-start-skips-inflight-check). */
+static void test_inband_kick_start_checks_area(void)
+{
+    struct env e;
+    VuVirtqElement *x, *r;
+    VhostUserMsg m = { .request = VHOST_USER_VRING_KICK,
+                       .flags = 1,
+                       .size = sizeof(struct vhost_vring_state) };
+    struct vu_msg_ctx ctx = { .msg = &m, .reply_fd = -1 };
+    struct fg_queue q;
+
+    env_init(&e, NUM);
+    EXPECT_TRUE(vu_inflight_check(&e.g.dev, vq0(&e)));
+    fg_post_chain(&e.g, 0, 3, 1, 0, 8);
+    x = pop(&e);
+    free(x); /* the "crashed" backend held head 3 */
+    q = e.g.q[0];
+    vu_vring_reset(&e.g.dev, vq0(&e));
+    fg_setup_queue_at(&e.g, 0, NUM, q.desc, q.avail, q.used);
+    e.g.q[0].avail_idx = q.avail_idx;
+    vq0(&e)->started = false; /* rings set again, no SET_VRING_KICK */
+    m.payload.state = (struct vhost_vring_state){ .index = 0, .num = 0 };
+    EXPECT_TRUE(vu_h_vring_kick(&e.g.dev, &ctx));
+    EXPECT_TRUE(vq0(&e)->started);
+    EXPECT_EQ(vq0(&e)->resubmit_num, 1);
+    EXPECT_EQ(vq0(&e)->last_avail_idx, 1);
+    r = pop(&e);
+    EXPECT_TRUE(r != NULL);
+    EXPECT_EQ(r->index, 3);
+    EXPECT_EQ(e.a->desc[3].inflight, 1);
+    free(r);
+    EXPECT_FALSE(e.g.dev.broken);
+    fg_destroy(&e.g);
+}
+
 /* Rewound pops are no longer in flight: after a crash they must not be
  * resubmitted on top of being fetched again from the avail ring. */
 static void test_rewind_clears_marks(void)
@@ -479,6 +518,7 @@ int main(void)
     RUN_TEST(test_hostile_area_smaller_than_queue);
     RUN_TEST(test_hostile_all_flags_set);
     RUN_TEST(test_check_runs_once_per_start);
+    RUN_TEST(test_inband_kick_start_checks_area);
     RUN_TEST(test_rewind_clears_marks);
     RUN_TEST(test_check_needs_rings);
     RUN_TEST(test_unmap_releases_area);

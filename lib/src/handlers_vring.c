@@ -263,6 +263,11 @@ bool vu_h_vring_kick(VuDev *dev, struct vu_msg_ctx *ctx)
         return false;
     }
     if (!vq->started) {
+        /* A start by in-band kick: the same inflight check as a start by
+         * SET_VRING_KICK, or requests lost in a crash stay lost. */
+        if (vq->inflight && !vu_inflight_check(dev, vq)) {
+            return vu_refuse(ctx, "queue %u: %s", s.index, vu_last_error(dev));
+        }
         vq->started = true;
         if (dev->iface->queue_set_started) {
             dev->iface->queue_set_started(dev, (int)s.index, true);
