@@ -656,6 +656,23 @@ add(T, 'gen-msg-device-reply-oversized',
     config(0xffffff | FEAT, ALL_PF, 1, 0x04) + negotiate() + msg(IOTLB_MSG, b'\x00' * 16, flags=NR) +
     msg(IOTLB_MSG, b'\xff' * 16, flags=NR) + msg(GET_FEATURES))
 
+# pops the inflight area does not track: after a second SET_INFLIGHT_FD on
+# a running queue (until its next start), and on a queue grown past its area
+add(T, 'gen-inflight-untracked',
+    negotiate() + memtable() +
+    msg(SET_INFLIGHT_FD, p_inflight(192, 0, 1, 8), flags=NR, fds=[memfd(4096)]) + vring(0) +
+    msg(SET_INFLIGHT_FD, p_inflight(192, 0, 1, 8), flags=NR, fds=[memfd(4096)]) +
+    ops(o_chain(0, 0, 1, 1, 64, DATA) + o_pop(0) + o_push(0, 0, 8)) +
+    msg(SET_VRING_KICK, p_u64(0), flags=NR, fds=[eventfd()]) + msg(SET_VRING_NUM, p_state(0, 16), flags=NR) +
+    ops(o_chain(0, 1, 1, 1, 64, DATA) + o_pop(0) + o_push(0, 0, 8)))
+# a start by in-band kick refused for an inflight area of unknown version
+add(T, 'gen-inflight-inband-start-refused',
+    config(0xffffff | FEAT, INB_PF, 1) + negotiate(INB_PF) + memtable() +
+    msg(SET_INFLIGHT_FD, p_inflight(192, 0, 1, 8), flags=NR, fds=[memfd(4096, u16(7) + u16(8), 8)]) +
+    msg(SET_VRING_NUM, p_state(0, 8)) + msg(SET_VRING_BASE, p_state(0, 0)) +
+    msg(SET_VRING_ADDR, p_addr(0, d0, u0, a0)) + msg(SET_VRING_CALL, p_u64(0), fds=[eventfd()]) +
+    msg(VRING_KICK, p_state(0, 0), flags=NR) + ops(o_pop(0)))
+
 # queue index out of range in the u64 of SET_VRING_CALL
 add(T, 'gen-msg-vring-fd-index', negotiate() + msg(SET_VRING_CALL, p_u64(5), flags=NR, fds=[eventfd()]) +
     msg(SET_VRING_KICK, p_u64(0x80 | NOFD), flags=NR))
