@@ -636,6 +636,23 @@ static unsigned check_used_moved(struct fz_rings *r, unsigned qi,
     return delta;
 }
 
+/* After a push or fill: e is given back, unless the call did nothing while
+ * the device stays healthy (its rings were unmapped by a new memory table):
+ * then the device still holds e and may push it later (a push of that head
+ * is no fake), so it stays outstanding. */
+static void settle_elem(struct fz_rings *r, unsigned qi, VuVirtqElement *e)
+{
+    struct fz_queue *q = &r->q[qi];
+
+    if (!r->dev->broken &&
+        vu_popped_test(&vu_impl(r->dev)->vqp[qi], e->index) &&
+        q->n < FZ_MAX_OUT) {
+        q->out[q->n++] = e;
+    } else {
+        release_elem(e);
+    }
+}
+
 static void do_push(struct fz_rings *r, unsigned qi, unsigned which,
                     uint32_t len)
 {
@@ -675,7 +692,7 @@ static void do_push(struct fz_rings *r, unsigned qi, unsigned which,
     if (r->after_push) {
         r->after_push(r, qi, e, len, moved);
     }
-    release_elem(e);
+    settle_elem(r, qi, e);
 }
 
 static void do_fill(struct fz_rings *r, unsigned qi, unsigned which,
@@ -698,7 +715,7 @@ static void do_fill(struct fz_rings *r, unsigned qi, unsigned which,
     }
     FZ_CHECK(vq->used_idx == b.idx, "queue %u: fill moved used_idx", qi);
     FZ_CHECK(vq->inuse == b.inuse, "queue %u: fill changed inuse", qi);
-    release_elem(e);
+    settle_elem(r, qi, e);
 }
 
 static void do_fake_push(struct fz_rings *r, unsigned qi, uint32_t index,
@@ -978,7 +995,7 @@ static void do_push_batch(struct fz_rings *r, unsigned qi, unsigned which,
                 r->after_push(r, qi, &arr[i], l, 1);
             }
         }
-        release_elem(held[i]);
+        settle_elem(r, qi, held[i]);
     }
 }
 
@@ -1066,7 +1083,9 @@ void fz_rings_service(struct fz_rings *r, unsigned qi)
             "queue %u: one kick yielded more than %d elements (unbounded work)",
             qi, VIRTQUEUE_MAX_SIZE);
     }
-    while (r->q[qi].n) {
+    /* Each outstanding element once: one whose push does nothing (rings
+     * unmapped) stays outstanding. */
+    for (unsigned k = r->q[qi].n; k > 0 && r->q[qi].n; k--) {
         do_push(r, qi, 0, 1);
     }
     vu_queue_notify(dev, vq);
