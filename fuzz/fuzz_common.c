@@ -757,9 +757,23 @@ static void do_rewind(struct fz_rings *r, unsigned qi, unsigned num)
         FZ_CHECK((uint16_t)(last - vq->last_avail_idx) == num,
                  "queue %u: rewind %u moved last_avail_idx %u -> %u", qi, num,
                  last, vq->last_avail_idx);
-        for (unsigned i = 0; i < num && q->n > 0; i++) {
-            release_elem(take_out(q, q->n - 1));
+        /* The heads of the last num avail slots went back: whichever
+         * outstanding elements the library no longer holds (not simply our
+         * last num: pushes out of pop order and pushes that did nothing
+         * reorder our list). */
+        unsigned removed = 0;
+
+        for (unsigned i = q->n; i > 0; i--) {
+            if (!vu_popped_test(&vu_impl(dev)->vqp[qi], q->out[i - 1]->index)) {
+                release_elem(take_out(q, i - 1));
+                removed++;
+            }
         }
+        /* Fewer: a rewound slot's element was completed already, and the
+         * guest will be handed that head again. */
+        FZ_CHECK(dev->broken || removed >= num,
+                 "queue %u: rewind of %u gave back only %u held elements", qi,
+                 num, removed);
     } else {
         FZ_CHECK(vq->inuse == inuse && vq->last_avail_idx == last,
                  "queue %u: failed rewind changed state", qi);

@@ -917,6 +917,14 @@ infl('batch-resubmit', EXACT, 3, 2, 5, areas=area(1, 8, 0, 2, [(1, 1, 0, 5), (3,
 # between gets it popped again: inuse 2 on a ring of 1 (unbounded with more
 # rounds).  Found by fuzz_virtq.
 regress = {
+    # vu_queue_rewind(1) after the device pushed its last popped element
+    # first (out of pop order) gave back that element's avail slot although
+    # the element was complete: the guest was handed head 1 again (and head
+    # 0 stayed held but uncounted).  Found by fuzz_dispatch.
+    ('fuzz_virtq', 'regress-rewind-over-completed-slot'):
+        u8(0) + u8(3) + u16(0) + o_chain(0, 0, 1, 0, 16, 0x31000) + o_chain(0, 1, 1, 0, 16, 0x31100) +
+        o_pop(0) + o_pop(0) + o_push(0, 1, 16) + o_rewind(0, 1) + o_pop(0) + o_fake_push(0, 0) +
+        o_push(0, 0, 16),
     # A queue started by an in-band kick (VRING_KICK, no SET_VRING_KICK) was
     # started without the inflight check: head 5, in flight in the area when
     # the backend restarted, was never resubmitted (nor anything tracked).

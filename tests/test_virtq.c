@@ -252,6 +252,57 @@ static void test_rewind(void)
     fg_destroy(&g);
 }
 
+/* A rewind over a slot whose element was already pushed (out of pop order)
+ * is refused: the guest would be handed that completed head again
+ * (regress-rewind-over-completed-slot). */
+static void test_rewind_over_completed_slot(void)
+{
+    struct fake_guest g;
+    VuVirtqElement *a, *b;
+
+    fg_init(&g, 1);
+    fg_setup_queue(&g, 0, 4);
+    fg_post_chain(&g, 0, 0, 1, 0, 32);
+    fg_post_chain(&g, 0, 1, 1, 0, 32);
+    a = pop(&g, 0);
+    b = pop(&g, 0);
+    EXPECT_NOT_NULL(a);
+    EXPECT_NOT_NULL(b);
+    vu_queue_push(&g.dev, fg_vq(&g, 0), b, 32); /* the last popped, first */
+    EXPECT_FALSE(vu_queue_rewind(&g.dev, fg_vq(&g, 0), 1));
+    EXPECT_EQ(fg_vq(&g, 0)->inuse, 1);
+    EXPECT_EQ(fg_vq(&g, 0)->last_avail_idx, 2);
+    EXPECT_FALSE(vu_queue_rewind(&g.dev, fg_vq(&g, 0), 2));
+    expect_healthy(&g);
+    EXPECT_NULL(pop(&g, 0)); /* head 1 is not handed out again */
+    vu_queue_push(&g.dev, fg_vq(&g, 0), a, 32);
+    expect_healthy(&g);
+    EXPECT_EQ(fg_vq(&g, 0)->inuse, 0);
+    free(a);
+    free(b);
+    fg_destroy(&g);
+}
+
+/* With the rings unmapped (a new memory table) a rewind still releases
+ * the heads it gives back: popped again later, they are no duplicates. */
+static void test_rewind_with_rings_unmapped(void)
+{
+    struct fake_guest g;
+    VuVirtqElement *a;
+
+    fg_init(&g, 1);
+    fg_setup_queue(&g, 0, 4);
+    fg_post_chain(&g, 0, 2, 1, 0, 32);
+    a = pop(&g, 0);
+    EXPECT_NOT_NULL(a);
+    fg_vq(&g, 0)->vring.used = NULL;
+    fg_vq(&g, 0)->vring.avail = NULL;
+    EXPECT_TRUE(vu_queue_rewind(&g.dev, fg_vq(&g, 0), 1));
+    EXPECT_FALSE(vu_popped_test(&vu_impl(&g.dev)->vqp[0], 2));
+    free(a);
+    fg_destroy(&g);
+}
+
 static void test_enabled_started_flags(void)
 {
     struct fake_guest g;
@@ -562,6 +613,8 @@ int main(void)
     RUN_TEST(test_fill_flush_batch);
     RUN_TEST(test_unpop_returns_the_same_element_again);
     RUN_TEST(test_rewind);
+    RUN_TEST(test_rewind_over_completed_slot);
+    RUN_TEST(test_rewind_with_rings_unmapped);
     RUN_TEST(test_enabled_started_flags);
     RUN_TEST(test_avail_bytes);
     RUN_TEST(test_set_notification_flags);

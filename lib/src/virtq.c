@@ -379,6 +379,27 @@ static void release_slot(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
     }
 }
 
+/* The last num avail slots hold num distinct heads the device still holds.
+ * A slot whose element was already completed (pushed out of pop order) must
+ * not be given back: the guest would get that head again. */
+static bool slots_held(VuVirtq *vq, struct vu_vq_priv *p, unsigned num)
+{
+    uint8_t seen[VU_MAX_QUEUE_SIZE / 8] = { 0 };
+
+    for (unsigned i = 1; i <= num; i++) {
+        unsigned head =
+            p->avail_head[vu_ring_slot(vq, (uint16_t)(vq->last_avail_idx - i))];
+
+        if (head >= vq->vring.num || head >= VU_MAX_QUEUE_SIZE ||
+            !vu_popped_test(p, head) || vu_bit_test(p->resubmitted, head) ||
+            vu_bit_test(seen, head)) {
+            return false;
+        }
+        vu_bit_set(seen, head);
+    }
+    return true;
+}
+
 VU_EXPORT bool vu_queue_rewind(VuDev *dev, VuVirtq *vq, unsigned int num)
 {
     struct vu_vq_priv *p = queue_priv(dev, vq);
@@ -389,10 +410,12 @@ VU_EXPORT bool vu_queue_rewind(VuDev *dev, VuVirtq *vq, unsigned int num)
     }
     /* Only elements popped from the avail ring can be given back to it. */
     recovered = vq->resubmit_num + p->resubmitted_out;
-    if (recovered > vq->inuse || num > vq->inuse - recovered) {
+    if (recovered > vq->inuse || num > vq->inuse - recovered ||
+        !slots_held(vq, p, num)) {
         return false;
     }
-    for (unsigned i = 1; i <= num && vq->vring.avail; i++) {
+    /* (The holders are the library's own record: no ring access needed.) */
+    for (unsigned i = 1; i <= num; i++) {
         release_slot(dev, vq, p, (uint16_t)(vq->last_avail_idx - i));
     }
     vq->last_avail_idx -= num;
