@@ -257,8 +257,10 @@ static bool requeue_resubmitted(VuDev *dev, VuVirtq *vq, struct vu_vq_priv *p,
 
 VU_EXPORT void *vu_queue_pop(VuDev *dev, VuVirtq *vq, size_t sz)
 {
+    /* Where the chain is gathered before the element, sized to fit it, is
+     * allocated: per thread rather than 16 KiB of stack on every call. */
+    static _Thread_local struct iovec iov[VIRTQUEUE_MAX_SIZE];
     struct vu_vq_priv *p = queue_priv(dev, vq);
-    struct iovec iov[VIRTQUEUE_MAX_SIZE];
     struct vu_chain c = { .iov = iov, .iov_cap = VIRTQUEUE_MAX_SIZE };
     struct vu_next next;
     VuVirtqElement *elem;
