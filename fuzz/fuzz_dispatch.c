@@ -56,6 +56,9 @@
  * process out of fds (RLIMIT_NOFILE lowered to the lowest free fd number):
  * the library's userfaultfd, memfd and received fds fail as they would. */
 #define TAG_NO_FDS_LEFT 0x4c /* 'L' */
+/* 'F': the same with RLIMIT_FSIZE 0: no file can grow (the library's own
+ * inflight memfd). */
+#define TAG_NO_FILE_GROWTH 0x46 /* 'F' */
 
 /* CONFIG record flags. */
 #define CFG_IN_ORDER 0x01 /* queue_is_processed_in_order returns true */
@@ -847,7 +850,8 @@ static void send_message(struct tlv *t, uint32_t *request, uint32_t *flags,
 
 /* Returns false when the connection is over.  low/old (both or neither):
  * the fd limit to dispatch under, and the one to restore. */
-static bool do_message_limited(struct tlv *t, const struct rlimit *low,
+static bool do_message_limited(struct tlv *t, int resource,
+                               const struct rlimit *low,
                                const struct rlimit *old)
 {
     uint32_t request, flags, size;
@@ -885,11 +889,11 @@ static bool do_message_limited(struct tlv *t, const struct rlimit *low,
         }
     }
     if (low) {
-        (void)setrlimit(RLIMIT_NOFILE, low);
+        (void)setrlimit(resource, low);
     }
     ok = vu_dispatch(&S.dev);
     if (old) {
-        (void)setrlimit(RLIMIT_NOFILE, old);
+        (void)setrlimit(resource, old);
     }
     replies = check_replies_max(request, max_replies);
     if (ok && !S.dev.broken && !was_broken &&
@@ -913,7 +917,7 @@ static bool do_message_limited(struct tlv *t, const struct rlimit *low,
 
 static bool do_message(struct tlv *t)
 {
-    return do_message_limited(t, NULL, NULL);
+    return do_message_limited(t, 0, NULL, NULL);
 }
 
 static void end_of_stream(const uint8_t *raw, size_t len)
@@ -950,27 +954,36 @@ static void reset_connection(void)
     FZ_CHECK(!ok, "vu_dispatch returned true on a reset connection");
 }
 
-/* TAG_NO_FDS_LEFT: one message record under a lowered fd limit. */
-static bool message_without_fds(struct tlv *t)
+/* TAG_NO_FDS_LEFT / TAG_NO_FILE_GROWTH: one message record under a lowered
+ * RLIMIT_NOFILE (the lowest free fd number) or RLIMIT_FSIZE (0, with
+ * SIGXFSZ ignored so that the growth fails with EFBIG). */
+static bool message_limited(struct tlv *t, int resource)
 {
     struct rlimit old, low;
-    int lowest;
+    struct sigaction ign = { .sa_handler = SIG_IGN }, saved;
     bool go_on;
 
     if (tlv_done(t) || t->p[t->pos] != VU_TLV_TAG_MSG ||
-        getrlimit(RLIMIT_NOFILE, &old) != 0) {
+        getrlimit(resource, &old) != 0) {
         return false;
     }
     (void)tlv_u8(t);
-    lowest = fcntl(devnull, F_DUPFD_CLOEXEC, 0);
-    if (lowest < 0) {
-        return false;
-    }
-    close(lowest);
     low = old;
-    low.rlim_cur = (rlim_t)lowest;
+    if (resource == RLIMIT_NOFILE) {
+        int lowest = fcntl(devnull, F_DUPFD_CLOEXEC, 0);
+
+        if (lowest < 0) {
+            return false;
+        }
+        close(lowest);
+        low.rlim_cur = (rlim_t)lowest;
+    } else {
+        low.rlim_cur = 0;
+    }
+    sigaction(SIGXFSZ, &ign, &saved);
     /* The fds of the message itself are made before the limit drops. */
-    go_on = do_message_limited(t, &low, &old);
+    go_on = do_message_limited(t, resource, &low, &old);
+    sigaction(SIGXFSZ, &saved, NULL);
     return go_on;
 }
 
@@ -1107,7 +1120,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case TAG_NO_FDS_LEFT:
             msgs++;
-            go_on = message_without_fds(&t);
+            go_on = message_limited(&t, RLIMIT_NOFILE);
+            break;
+        case TAG_NO_FILE_GROWTH:
+            msgs++;
+            go_on = message_limited(&t, RLIMIT_FSIZE);
             break;
         default:
             go_on = false; /* unknown tag: the input ends here */

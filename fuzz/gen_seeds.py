@@ -651,6 +651,11 @@ add(T, 'gen-mem-write-sealed',
     vring(0) + traffic(0) +
     msg(SET_LOG_BASE, p_log(MEM // 4096 // 8, 0), flags=NR, fds=[memfd(WSEAL | 4096)]))
 
+# no file may grow ('F': RLIMIT_FSIZE 0 for the next message): the inflight
+# area the library creates cannot be sized
+add(T, 'gen-msg-no-file-growth',
+    negotiate() + b'F' + msg(GET_INFLIGHT_FD, p_inflight(0, 0, 1, 128), flags=NR) + msg(GET_FEATURES))
+
 # a device that answers with an oversized reply (its bug): not sent
 add(T, 'gen-msg-device-reply-oversized',
     config(0xffffff | FEAT, ALL_PF, 1, 0x04) + negotiate() + msg(IOTLB_MSG, b'\x00' * 16, flags=NR) +
