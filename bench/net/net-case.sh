@@ -3,7 +3,8 @@
 # pinned to CPU $FE_CPU) against a backend (pinned to CPU $BE_CPU):
 #   ours: examples/vhost-user-net --reflect
 #   dpdk: dpdk-testpmd net_vhost (DPDK's vhost library) in macswap mode
-# Usage: net-case.sh ours|dpdk txonly|io FRAME_BYTES SECONDS WORKDIR
+#   ours1: the same with --single-api (vu_queue_pop/push per element)
+# Usage: net-case.sh ours|ours1|dpdk txonly|io FRAME_BYTES SECONDS WORKDIR
 # Prints: mpps=<median of the frontend's per-second rates> samples=N
 #         fe_tx=<final TX-packets> fe_rx=<final RX-packets>
 # Mode txonly: the frontend only sends; the rate is its Tx-pps (frames the
@@ -18,8 +19,10 @@ tag=$be-$mode-$size
 sock=$work/$tag.sock
 rm -f "$sock"
 case $be in
-ours)
-    taskset -c "$BE_CPU" "$B/examples/vhost-user-net" --reflect --socket-path "$sock" \
+ours | ours1)
+    api=()
+    [ "$be" = ours1 ] && api=(--single-api)
+    taskset -c "$BE_CPU" "$B/examples/vhost-user-net" --reflect --socket-path "$sock" "${api[@]}" \
         >"$work/$tag.be.log" 2>&1 &
     ;;
 dpdk)

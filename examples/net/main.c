@@ -21,6 +21,7 @@ struct net_options {
     uint16_t queue_pairs;
     uint64_t poll_us;
     bool reflect;
+    bool single_api;
     bool print_capabilities;
 };
 
@@ -45,6 +46,10 @@ static void usage(void)
            "                          for N microseconds before sleeping "
            "(0-%u,\n"
            "                          default %u; 0 waits for kicks only)\n"
+           "      --single-api        one vu_queue_pop/vu_queue_push per "
+           "buffer\n"
+           "                          instead of the batch calls (for "
+           "comparison)\n"
            "  -c, --print-capabilities  print the backend capabilities as "
            "JSON\n"
            "  -h, --help              show this help\n"
@@ -69,6 +74,7 @@ static const struct option long_options[] = {
     { "reflect", no_argument, NULL, 'r' },
     { "poll-us", required_argument, NULL, 'p' },
     { "print-capabilities", no_argument, NULL, 'c' },
+    { "single-api", no_argument, NULL, 'S' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -104,6 +110,9 @@ static void parse_one(int c, struct net_options *o)
         break;
     case 'c':
         o->print_capabilities = true;
+        break;
+    case 'S':
+        o->single_api = true;
         break;
     case 'h':
         usage();
@@ -158,6 +167,7 @@ static int run(const struct net_options *o)
         return EXIT_FAILURE;
     }
     net_switch_init(&sw, &loop, o->queue_pairs, o->reflect, o->poll_us * 1000);
+    sw.single_api = o->single_api;
     ev_loop_set_idle_hook(&loop, on_idle, &sw);
     for (i = 0; i < o->nsockets && rc == 0; i++) {
         rc = net_switch_add_port(&sw, o->socket_path[i]);

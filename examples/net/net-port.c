@@ -139,6 +139,27 @@ void net_switch_flush_notifications(struct net_switch *sw)
  * the control sockets and signals. */
 #define TX_BUDGET 256
 
+/* --single-api: one vu_queue_pop / vu_queue_push per frame. */
+static unsigned int tx_drain_single(struct net_port *port, VuDev *dev, int qidx,
+                                    unsigned int max)
+{
+    VuVirtq *vq = vu_get_queue(dev, qidx);
+    VuVirtqElement *elem;
+    unsigned int n = 0;
+
+    while (n < max && (elem = vu_queue_pop(dev, vq, sizeof(*elem)))) {
+        forward(port, (unsigned int)qidx / 2, elem);
+        vu_queue_push(dev, vq, elem, 0);
+        free(elem);
+        n++;
+    }
+    if (n) {
+        vu_queue_notify(dev, vq);
+        net_switch_flush_notifications(port->sw);
+    }
+    return n;
+}
+
 /* Forward up to max frames (one burst), give the tx buffers back, then
  * publish the rx side and signal every queue touched. */
 static unsigned int tx_drain(struct net_port *port, VuDev *dev, int qidx,
@@ -146,6 +167,10 @@ static unsigned int tx_drain(struct net_port *port, VuDev *dev, int qidx,
 {
     VuVirtq *vq = vu_get_queue(dev, qidx);
     unsigned int i, n;
+
+    if (port->sw->single_api) {
+        return tx_drain_single(port, dev, qidx, max);
+    }
 
     n = vu_queue_pop_batch(dev, vq, port->tx_elem,
                            max < NET_TX_BURST ? max : NET_TX_BURST,

@@ -39,6 +39,7 @@ struct net_switch {
     uint64_t notify_ports;     /* ports with rx queues to notify */
     uint64_t rx_pending_ports; /* ports holding rx buffers (net-rx.h) */
     bool reflect;              /* send each frame back, MACs swapped */
+    bool single_api; /* vu_queue_pop/push per element, not the batch calls */
     uint16_t queue_pairs;
     uint64_t poll_ns; /* busy-poll window of tx queues, 0: none */
     struct net_stats stats;

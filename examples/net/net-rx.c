@@ -5,6 +5,7 @@
 
 #include <endian.h>
 #include <linux/virtio_net.h>
+#include <stdlib.h>
 
 #include "iov.h"
 #include "net-port.h"
@@ -161,6 +162,57 @@ static void write_header(struct net_port *port, const VuVirtqElement *first,
     iov_from_buf(first->in_sg, first->in_num, 0, &hdr, port->hdr_len);
 }
 
+/* --single-api: one vu_queue_pop (one allocation) per buffer and one used
+ * index update per frame, for comparison with the batch path. */
+static int deliver_single(struct net_port *port, VuVirtq *vq, unsigned int qp,
+                          const struct iovec *frame, unsigned int cnt,
+                          size_t frame_len)
+{
+    unsigned int max = port->mrg_rxbuf ? NET_RX_MAX_BUFS : 1, n = 0, i;
+    VuVirtqElement *elem[NET_RX_MAX_BUFS];
+    unsigned int len[NET_RX_MAX_BUFS];
+    VuDev *dev = &port->session.dev;
+    size_t done = 0, room, skip;
+    bool ok = false;
+
+    while (n < max) {
+        elem[n] = vu_queue_pop(dev, vq, sizeof(*elem[n]));
+        if (!elem[n]) {
+            break;
+        }
+        room = iov_size(elem[n]->in_sg, elem[n]->in_num);
+        n++;
+        if (room < port->hdr_len) {
+            break;
+        }
+        skip = n == 1 ? port->hdr_len : 0;
+        room = room - skip < frame_len - done ? room - skip : frame_len - done;
+        iov_copy(elem[n - 1]->in_sg, elem[n - 1]->in_num, skip, frame, cnt,
+                 done, room);
+        len[n - 1] = (unsigned int)(skip + room);
+        done += room;
+        if (done == frame_len) {
+            ok = true;
+            break;
+        }
+    }
+    if (ok) {
+        write_header(port, elem[0], n);
+        for (i = 0; i < n; i++) {
+            vu_queue_fill(dev, vq, elem[i], len[i], i);
+        }
+        vu_queue_flush(dev, vq, n);
+        port->rx_to_notify |= 1u << qp;
+        port->sw->notify_ports |= 1ULL << port->index;
+    } else {
+        vu_queue_rewind(dev, vq, n); /* the guest keeps its buffers */
+    }
+    for (i = 0; i < n; i++) {
+        free(elem[i]);
+    }
+    return ok ? 0 : -1;
+}
+
 int net_rx_deliver(struct net_port *port, unsigned int qp,
                    const struct iovec *frame, unsigned int cnt,
                    size_t frame_len)
@@ -171,6 +223,9 @@ int net_rx_deliver(struct net_port *port, unsigned int qp,
 
     if (!vq) {
         return -1;
+    }
+    if (port->sw->single_api) {
+        return deliver_single(port, vq, qp, frame, cnt, frame_len);
     }
     rc = &port->rx[qp];
     /* A frame must find room for all its buffers: publish what is filled
