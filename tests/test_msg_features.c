@@ -3,6 +3,7 @@
  * requests and repeats rows.
  */
 #include "frontend.h"
+#include "vhost-user-ext.h"
 #include "test_util.h"
 
 #include <sys/eventfd.h>
@@ -335,6 +336,30 @@ static void test_inflight_fd_cannot_shrink_later(void)
     EXPECT_TRUE(ftruncate(fd, 0) != 0); /* F_SEAL_SHRINK was added */
     sess_close(&s);
     close(fd);
+}
+
+/* With an inflight area for queues of QSIZE, SET_VRING_NUM above QSIZE is
+ * refused (tracking would silently stop); QSIZE and below are accepted. */
+static void test_queue_size_bounded_by_inflight_area(void)
+{
+    struct vu_session s;
+    VhostUserInflight got;
+    struct vhost_vring_state st = { .index = 1, .num = 2 * QSIZE };
+
+    sess_open(&s, MAX_Q, ALL_PROTO);
+    sess_memory(&s);
+    int fd = fe_get_inflight_fd(&s.fe, MAX_Q, QSIZE, &got);
+    fe_set_inflight_fd(&s.fe, &got, fd);
+    close(fd);
+    fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_SET_VRING_NUM, FE_ACK,
+                      &st, sizeof(st), NULL, 0);
+    EXPECT_CONTAINS(vu_last_error(&s.td.dev), "inflight area");
+    EXPECT_NE(s.td.dev.vq[1].vring.num, 2 * QSIZE);
+    fe_set_vring_num(&s.fe, 1, QSIZE);
+    fe_set_vring_num(&s.fe, 1, QSIZE / 2);
+    EXPECT_FALSE(s.td.dev.broken);
+    EXPECT_EQ(s.td.dev.vq[1].vring.num, QSIZE / 2);
+    sess_close(&s);
 }
 
 /* ---- row "config space" ---- */
@@ -676,5 +701,6 @@ int main(void)
     RUN_TEST(test_repeat_add_rem_mem_reg);
     RUN_TEST(test_repeat_log_base);
     RUN_TEST(test_repeat_log_fd);
+    RUN_TEST(test_queue_size_bounded_by_inflight_area);
     END_TESTS();
 }

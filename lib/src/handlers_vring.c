@@ -36,6 +36,14 @@ bool vu_h_set_vring_num(VuDev *dev, struct vu_msg_ctx *ctx)
         return vu_refuse(ctx, "queue size %u is not a power of two in 1..%d",
                          s.num, VU_MAX_QUEUE_SIZE);
     }
+    /* A queue larger than its inflight area could not be tracked: its
+     * requests would silently stop surviving a backend restart. */
+    if (vq->inflight &&
+        vu_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) &&
+        s.num > vq_priv(dev, vq)->inflight_desc_cap) {
+        return vu_refuse(ctx, "queue %u size %u exceeds its inflight area (%u)",
+                         s.index, s.num, vq_priv(dev, vq)->inflight_desc_cap);
+    }
     old = vq->vring.num;
     vq->vring.num = s.num;
     if (vq_priv(dev, vq)->addr_set && !vu_vring_map(dev, vq)) {
