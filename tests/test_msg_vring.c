@@ -6,6 +6,7 @@
  */
 #include "frontend.h"
 #include "test_util.h"
+#include "vhost-user-ext.h"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -252,11 +253,36 @@ static void test_queue_size_growth_past_memory(void)
     sess_close(&s);
 }
 
+/* Resizing a running queue is refused and changes nothing: the size
+ * indexes the heads the device holds (a shrink under held elements left
+ * inuse above the queue size: found by AFL++ on fuzz_dispatch).  After
+ * GET_VRING_BASE stops it, the same request is accepted. */
+static void test_queue_size_of_running_queue(void)
+{
+    struct vu_session s;
+    struct vq_snapshot before;
+    struct vhost_vring_state st = { .index = 0, .num = QSIZE / 2 };
+
+    open_running(&s);
+    EXPECT_TRUE(s.td.dev.vq[0].started);
+    snap(&s, &before);
+    fe_expect_refused(&s.fe, FE_REFUSED_ACK, VHOST_USER_SET_VRING_NUM, FE_ACK,
+                      &st, sizeof(st), NULL, 0);
+    expect_unchanged(&s, &before);
+    EXPECT_CONTAINS(vu_last_error(&s.td.dev), "running");
+    (void)fe_get_vring_base(&s.fe, 0);
+    EXPECT_FALSE(s.td.dev.vq[0].started);
+    fe_set_vring_num(&s.fe, 0, QSIZE / 2);
+    EXPECT_EQ(s.td.dev.vq[0].vring.num, QSIZE / 2);
+    EXPECT_FALSE(s.td.dev.broken);
+    sess_close(&s);
+}
+
 /* 100000 SET_VRING_NUM: no fd or memory growth (valgrind checks leaks). */
 static void test_queue_size_repeated(void)
 {
     struct vu_session s;
-    struct vhost_vring_state st = { .index = 0 };
+    struct vhost_vring_state st = { .index = 1 }; /* a stopped queue */
 
     open_running(&s);
     int fds = test_open_fd_count();
@@ -269,7 +295,7 @@ static void test_queue_size_repeated(void)
     fe_expect_no_reply(&s.fe);
     EXPECT_FALSE(s.td.dev.broken);
     EXPECT_EQ(test_open_fd_count(), fds);
-    EXPECT_EQ(s.td.dev.vq[0].vring.num, QSIZE);
+    EXPECT_EQ(s.td.dev.vq[1].vring.num, QSIZE);
     sess_close(&s);
 }
 
@@ -370,6 +396,7 @@ int main(void)
     RUN_TEST(test_queue_size);
     RUN_TEST(test_queue_size_valid_edges);
     RUN_TEST(test_queue_size_growth_past_memory);
+    RUN_TEST(test_queue_size_of_running_queue);
     RUN_TEST(test_queue_size_repeated);
     RUN_TEST(test_ring_placement);
     RUN_TEST(test_ring_addr_before_num);

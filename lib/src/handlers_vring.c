@@ -36,6 +36,14 @@ bool vu_h_set_vring_num(VuDev *dev, struct vu_msg_ctx *ctx)
         return vu_refuse(ctx, "queue size %u is not a power of two in 1..%d",
                          s.num, VU_MAX_QUEUE_SIZE);
     }
+    /* The size indexes everything the device holds (heads, used slots):
+     * it changes only while the queue is stopped (GET_VRING_BASE). */
+    if (vq->started) {
+        return vu_refuse(ctx,
+                         "queue %u is running (stop it with "
+                         "GET_VRING_BASE before resizing)",
+                         s.index);
+    }
     /* A queue larger than its inflight area could not be tracked: its
      * requests would silently stop surviving a backend restart. */
     if (vq->inflight &&
