@@ -22,6 +22,9 @@ case $be in
 ours | ours1)
     api=()
     [ "$be" = ours1 ] && api=(--single-api)
+    # NET_OURS_ARGS: extra options for our example (e.g. --poll-us N).
+    # shellcheck disable=SC2206
+    api+=(${NET_OURS_ARGS:-})
     taskset -c "$BE_CPU" "$B/examples/vhost-user-net" --reflect --socket-path "$sock" "${api[@]}" \
         >"$work/$tag.be.log" 2>&1 &
     ;;
