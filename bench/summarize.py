@@ -107,7 +107,7 @@ def main():
              "cache misses and sleep/wake-up latency.\n")
     L.append("`blknice` rows: the same blk runs with `BENCH_NICE=-10` "
              "(backends and frontend at nice -10, `bash bench/blk/run-blk.sh "
-             "OUT WORK 5 4` run by hand, concurrently with the net part of "
+             "OUT WORK 3 4` with `BLK_CASES=rand4k-qd32`, run by hand right after "
              "the main run), to measure less of the other jobs.\n")
     for bench in ("blk", "blknice", "net", "blkir", "netir"):
         cmd = read(os.path.join(out, bench, "commands.txt")).strip()
