@@ -3,8 +3,8 @@
  * requests and repeats rows.
  */
 #include "frontend.h"
-#include "vhost-user-ext.h"
 #include "test_util.h"
+#include "vhost-user-ext.h"
 
 #include <sys/eventfd.h>
 #include <sys/mman.h>
