@@ -10,32 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Library's host address of a guest range (its own mapping, not ours). */
-static void *lib_ptr(struct fake_guest *g, uint64_t gpa, uint64_t len)
-{
-    uint64_t plen = len;
-    void *p = vu_gpa_to_va(&g->dev, &plen, gpa);
-
-    EXPECT_EQ(plen, len);
-    return p;
-}
-
-static uint64_t desc_addr(struct fake_guest *g, unsigned q, unsigned i)
-{
-    struct vring_desc d;
-
-    memcpy(&d, fg_ptr(g, g->q[q].desc + 16ULL * i, 16), 16);
-    return le64toh(d.addr);
-}
-
-static void expect_healthy(struct fake_guest *g)
-{
-    if (g->dev.broken) {
-        VU_TEST_FAIL("device broken: %s", g->last_panic);
-    }
-    EXPECT_EQ(g->panics, 0);
-}
-
 static VuVirtqElement *pop(struct fake_guest *g, unsigned q)
 {
     return vu_queue_pop(&g->dev, fg_vq(g, q), sizeof(VuVirtqElement));
@@ -57,7 +31,7 @@ static void test_pop_push_simple_chain(void)
     fg_post_chain(&g, 0, 3, 1, 2, 100);
     req = vu_queue_pop(&g.dev, fg_vq(&g, 0), sizeof(*req));
     EXPECT_NOT_NULL(req);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     EXPECT_EQ(req->elem.index, 3);
     EXPECT_EQ(req->elem.out_num, 1);
     EXPECT_EQ(req->elem.in_num, 2);
@@ -66,11 +40,11 @@ static void test_pop_push_simple_chain(void)
         EXPECT_EQ(req->tag[i], 0);
     }
     EXPECT_TRUE(req->elem.out_sg[0].iov_base ==
-                lib_ptr(&g, desc_addr(&g, 0, 3), 100));
+                fg_lib_ptr(&g, fg_desc_addr(&g, 0, 3), 100));
     EXPECT_TRUE(req->elem.in_sg[0].iov_base ==
-                lib_ptr(&g, desc_addr(&g, 0, 4), 100));
+                fg_lib_ptr(&g, fg_desc_addr(&g, 0, 4), 100));
     EXPECT_TRUE(req->elem.in_sg[1].iov_base ==
-                lib_ptr(&g, desc_addr(&g, 0, 5), 100));
+                fg_lib_ptr(&g, fg_desc_addr(&g, 0, 5), 100));
     EXPECT_EQ(req->elem.out_sg[0].iov_len, 100);
     EXPECT_EQ(req->elem.in_sg[0].iov_len, 100);
     EXPECT_EQ(req->elem.in_sg[1].iov_len, 100);
@@ -78,7 +52,7 @@ static void test_pop_push_simple_chain(void)
     EXPECT_EQ(fg_vq(&g, 0)->last_avail_idx, 1);
 
     vu_queue_push(&g.dev, fg_vq(&g, 0), &req->elem, 150);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     EXPECT_EQ(fg_used_idx(&g, 0), 1);
     fg_used_elem(&g, 0, 0, &id, &len);
     EXPECT_EQ(id, 3);
@@ -96,7 +70,7 @@ static void test_pop_empty_queue_is_null_not_broken(void)
     fg_setup_queue(&g, 0, 4);
     EXPECT_NULL(pop(&g, 0));
     EXPECT_TRUE(vu_queue_empty(&g.dev, fg_vq(&g, 0)));
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     fg_post_chain(&g, 0, 0, 1, 0, 8);
     EXPECT_FALSE(vu_queue_empty(&g.dev, fg_vq(&g, 0)));
     fg_destroy(&g);
@@ -150,13 +124,13 @@ static void test_indirect_table_in_one_region(void)
     fg_avail_add(&g, 0, 2);
     e = pop(&g, 0);
     EXPECT_NOT_NULL(e);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     EXPECT_EQ(e->index, 2);
     EXPECT_EQ(e->out_num, 1);
     EXPECT_EQ(e->in_num, 2);
-    EXPECT_TRUE(e->out_sg[0].iov_base == lib_ptr(&g, b0, 10));
-    EXPECT_TRUE(e->in_sg[0].iov_base == lib_ptr(&g, b1, 20));
-    EXPECT_TRUE(e->in_sg[1].iov_base == lib_ptr(&g, b2, 30));
+    EXPECT_TRUE(e->out_sg[0].iov_base == fg_lib_ptr(&g, b0, 10));
+    EXPECT_TRUE(e->in_sg[0].iov_base == fg_lib_ptr(&g, b1, 20));
+    EXPECT_TRUE(e->in_sg[1].iov_base == fg_lib_ptr(&g, b2, 30));
     EXPECT_EQ(e->in_sg[1].iov_len, 30);
     free(e);
     fg_destroy(&g);
@@ -181,7 +155,7 @@ static void test_fill_flush_batch(void)
     EXPECT_EQ(fg_used_idx(&g, 0), 0); /* nothing published before flush */
     vu_queue_fill(&g.dev, fg_vq(&g, 0), e[1], 9, 2);
     vu_queue_flush(&g.dev, fg_vq(&g, 0), 3);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     EXPECT_EQ(fg_used_idx(&g, 0), 3);
     fg_used_elem(&g, 0, 0, &id, &len);
     EXPECT_EQ(id, 4);
@@ -213,7 +187,7 @@ static void test_unpop_returns_the_same_element_again(void)
     EXPECT_EQ(fg_vq(&g, 0)->inuse, 0);
     EXPECT_EQ(fg_vq(&g, 0)->last_avail_idx, 0);
     b = pop(&g, 0);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     EXPECT_NOT_NULL(b);
     EXPECT_EQ(b->index, 1);
     free(a);
@@ -242,7 +216,7 @@ static void test_rewind(void)
     EXPECT_EQ(fg_vq(&g, 0)->inuse, 0);
     a = pop(&g, 0);
     b = pop(&g, 0);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     EXPECT_NOT_NULL(a);
     EXPECT_NOT_NULL(b);
     EXPECT_EQ(a->index, 0);
@@ -273,10 +247,10 @@ static void test_rewind_over_completed_slot(void)
     EXPECT_EQ(fg_vq(&g, 0)->inuse, 1);
     EXPECT_EQ(fg_vq(&g, 0)->last_avail_idx, 2);
     EXPECT_FALSE(vu_queue_rewind(&g.dev, fg_vq(&g, 0), 2));
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     EXPECT_NULL(pop(&g, 0)); /* head 1 is not handed out again */
     vu_queue_push(&g.dev, fg_vq(&g, 0), a, 32);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     EXPECT_EQ(fg_vq(&g, 0)->inuse, 0);
     free(a);
     free(b);
@@ -320,7 +294,7 @@ static void test_enabled_started_flags(void)
     vq->started = false;
     EXPECT_NULL(pop(&g, 1));
     EXPECT_EQ(vq->last_avail_idx, 0);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     fg_destroy(&g);
 }
 
@@ -349,7 +323,7 @@ static void test_avail_bytes(void)
     EXPECT_FALSE(vu_queue_avail_bytes(&g.dev, fg_vq(&g, 0), 0, 201));
     /* Nothing was consumed. */
     EXPECT_EQ(fg_vq(&g, 0)->last_avail_idx, 0);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     fg_destroy(&g);
 }
 
@@ -395,7 +369,7 @@ static void test_event_idx_avail_event(void)
     free(e);
     EXPECT_EQ(fg_avail_event(&g, 0), 2);
     EXPECT_EQ(fg_vq(&g, 0)->last_avail_idx, 2);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     fg_destroy(&g);
 }
 
@@ -425,7 +399,7 @@ static void test_notify_plain(void)
     fg_set_avail_flags(&g, 0, VRING_AVAIL_F_NO_INTERRUPT);
     complete_one(&g, 1);
     EXPECT_EQ(fg_eventfd_count(fd), 0);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     fg_destroy(&g);
 }
 
@@ -475,7 +449,7 @@ static void test_notify_event_idx(void)
     EXPECT_EQ(fg_eventfd_count(fd), 1);
     complete_one(&g, 3); /* already past the event */
     EXPECT_EQ(fg_eventfd_count(fd), 0);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     fg_destroy(&g);
 }
 
@@ -492,7 +466,7 @@ static void test_notify_saturated_eventfd(void)
     fd = fg_set_call_eventfd(&g, 0);
     EXPECT_EQ(write(fd, &max, sizeof(max)), sizeof(max));
     complete_one(&g, 0);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     EXPECT_EQ(fg_eventfd_count(fd), max);
     /* A call fd that is not an eventfd at all is a real failure. */
     fg_vq(&g, 0)->call_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -538,7 +512,7 @@ static void test_notify_without_call_fd_is_noop(void)
     fg_setup_queue(&g, 0, 8);
     complete_one(&g, 0);
     vu_queue_notify_sync(&g.dev, fg_vq(&g, 0));
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     fg_destroy(&g);
 }
 
@@ -577,7 +551,7 @@ static void test_notify_in_band(void)
     EXPECT_EQ(read(sv[1], &m, 12 + sizeof(struct vhost_vring_state)),
               12 + sizeof(struct vhost_vring_state));
     EXPECT_EQ(m.flags, 1 | VHOST_USER_NEED_REPLY_MASK);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     close(sv[1]);
     fg_destroy(&g);
 }

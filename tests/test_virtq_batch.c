@@ -13,31 +13,6 @@
 
 static struct iovec arena[ARENA + 64];
 
-static void *lib_ptr(struct fake_guest *g, uint64_t gpa, uint64_t len)
-{
-    uint64_t plen = len;
-    void *p = vu_gpa_to_va(&g->dev, &plen, gpa);
-
-    EXPECT_EQ(plen, len);
-    return p;
-}
-
-static uint64_t desc_addr(struct fake_guest *g, unsigned q, unsigned i)
-{
-    struct vring_desc d;
-
-    memcpy(&d, fg_ptr(g, g->q[q].desc + 16ULL * i, 16), 16);
-    return le64toh(d.addr);
-}
-
-static void expect_healthy(struct fake_guest *g)
-{
-    if (g->dev.broken) {
-        VU_TEST_FAIL("device broken: %s", g->last_panic);
-    }
-    EXPECT_EQ(g->panics, 0);
-}
-
 /* Every chain of the ring comes out, each with its own iovecs in the arena,
  * the queue's counters move as with vu_queue_pop. */
 static void test_pop_batch_takes_every_chain(void)
@@ -52,7 +27,7 @@ static void test_pop_batch_takes_every_chain(void)
     fg_post_chain(&g, 0, 3, 2, 0, 32);  /* head 3: descs 3..4 */
     fg_post_chain(&g, 0, 5, 0, 1, 128); /* head 5: desc 5 */
     n = vu_queue_pop_batch(&g.dev, fg_vq(&g, 0), e, 8, arena, ARENA);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     EXPECT_EQ(n, 3);
     EXPECT_EQ(e[0].index, 0);
     EXPECT_EQ(e[0].out_num, 1);
@@ -69,18 +44,19 @@ static void test_pop_batch_takes_every_chain(void)
     EXPECT_TRUE(e[1].out_sg == &arena[3]);
     EXPECT_TRUE(e[2].in_sg == &arena[5]);
     EXPECT_TRUE(e[0].out_sg[0].iov_base ==
-                lib_ptr(&g, desc_addr(&g, 0, 0), 64));
-    EXPECT_TRUE(e[0].in_sg[1].iov_base == lib_ptr(&g, desc_addr(&g, 0, 2), 64));
+                fg_lib_ptr(&g, fg_desc_addr(&g, 0, 0), 64));
+    EXPECT_TRUE(e[0].in_sg[1].iov_base ==
+                fg_lib_ptr(&g, fg_desc_addr(&g, 0, 2), 64));
     EXPECT_TRUE(e[1].out_sg[1].iov_base ==
-                lib_ptr(&g, desc_addr(&g, 0, 4), 32));
+                fg_lib_ptr(&g, fg_desc_addr(&g, 0, 4), 32));
     EXPECT_TRUE(e[2].in_sg[0].iov_base ==
-                lib_ptr(&g, desc_addr(&g, 0, 5), 128));
+                fg_lib_ptr(&g, fg_desc_addr(&g, 0, 5), 128));
     EXPECT_EQ(e[2].in_sg[0].iov_len, 128);
     EXPECT_EQ(fg_vq(&g, 0)->inuse, 3);
     EXPECT_EQ(fg_vq(&g, 0)->last_avail_idx, 3);
     /* Nothing more: an empty queue gives 0 and leaves the device healthy. */
     EXPECT_EQ(vu_queue_pop_batch(&g.dev, fg_vq(&g, 0), e, 8, arena, ARENA), 0);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     fg_destroy(&g);
 }
 
@@ -100,7 +76,7 @@ static void test_pop_batch_honours_max(void)
     EXPECT_EQ(e[0].index, 2);
     EXPECT_EQ(e[2].index, 4);
     EXPECT_EQ(fg_vq(&g, 0)->inuse, 5);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     fg_destroy(&g);
 }
 
@@ -119,7 +95,7 @@ static void test_pop_batch_moves_avail_event(void)
     EXPECT_EQ(fg_avail_event(&g, 0), 0);
     EXPECT_EQ(vu_queue_pop_batch(&g.dev, fg_vq(&g, 0), e, 4, arena, ARENA), 3);
     EXPECT_EQ(fg_avail_event(&g, 0), 3);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     fg_destroy(&g);
 }
 
@@ -141,7 +117,7 @@ static void test_pop_batch_refuses_short_arrays(void)
     EXPECT_EQ(vu_queue_pop_batch(&g.dev, fg_vq(&g, 0), e, 2, NULL, ARENA), 0);
     EXPECT_EQ(fg_vq(&g, 0)->inuse, 0);
     EXPECT_EQ(fg_vq(&g, 0)->last_avail_idx, 0);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     EXPECT_EQ(vu_queue_pop_batch(&g.dev, fg_vq(&g, 0), e, 2, arena, ARENA), 1);
     fg_destroy(&g);
 }
@@ -174,14 +150,14 @@ static void test_pop_batch_stops_when_arena_is_full(void)
         post_indirect(&g, c, 300);
     }
     EXPECT_EQ(vu_queue_pop_batch(&g.dev, fg_vq(&g, 0), e, 8, arena, ARENA), 3);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     EXPECT_EQ(e[2].index, 2);
     EXPECT_TRUE(e[2].out_sg == &arena[600]);
     EXPECT_EQ(fg_vq(&g, 0)->last_avail_idx, 3);
     EXPECT_EQ(vu_queue_pop_batch(&g.dev, fg_vq(&g, 0), e, 8, arena, ARENA), 1);
     EXPECT_EQ(e[0].index, 3);
     EXPECT_EQ(e[0].out_num, 300);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     fg_destroy(&g);
 }
 
@@ -222,7 +198,7 @@ static void test_push_batch_publishes_in_order(void)
     /* Completed out of order: 4, 0, 2. */
     VuVirtqElement done[3] = { e[2], e[0], e[1] };
     vu_queue_push_batch(&g.dev, fg_vq(&g, 0), done, lens, 3);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     EXPECT_EQ(fg_used_idx(&g, 0), 3);
     fg_used_elem(&g, 0, 0, &id, &len);
     EXPECT_EQ(id, 4);
@@ -254,7 +230,7 @@ static void test_push_batch_without_lens_and_mixed_with_pop(void)
     EXPECT_EQ(vu_queue_pop_batch(&g.dev, fg_vq(&g, 0), e, 2, arena, ARENA), 2);
     vu_queue_push_batch(&g.dev, fg_vq(&g, 0), e, NULL, 2);
     vu_queue_push(&g.dev, fg_vq(&g, 0), single, 7);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     EXPECT_EQ(fg_used_idx(&g, 0), 3);
     fg_used_elem(&g, 0, 1, &id, &len);
     EXPECT_EQ(id, 2);
@@ -306,7 +282,7 @@ static void test_rewind_after_pop_batch(void)
     EXPECT_EQ(e[1].index, 1);
     EXPECT_EQ(e[2].index, 2);
     vu_queue_push_batch(&g.dev, fg_vq(&g, 0), e, NULL, 3);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     EXPECT_EQ(fg_used_idx(&g, 0), 3);
     fg_destroy(&g);
 }
@@ -323,7 +299,7 @@ static void test_pop_batch_on_a_stopped_queue(void)
     fg_post_chain(&g, 0, 0, 1, 0, 16);
     EXPECT_EQ(vu_queue_pop_batch(&g.dev, fg_vq(&g, 0), e, 0, arena, ARENA), 0);
     vu_queue_push_batch(&g.dev, fg_vq(&g, 0), NULL, NULL, 0);
-    expect_healthy(&g);
+    fg_expect_healthy(&g);
     vu_queue_push_batch(&g.dev, fg_vq(&g, 0), NULL, NULL, 1);
     EXPECT_TRUE(g.dev.broken);
     EXPECT_CONTAINS(g.last_panic, "no array");

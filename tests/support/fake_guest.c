@@ -305,3 +305,28 @@ uint64_t fg_eventfd_count(int fd)
     }
     return v;
 }
+
+void *fg_lib_ptr(struct fake_guest *g, uint64_t gpa, uint64_t len)
+{
+    uint64_t plen = len;
+    void *p = vu_gpa_to_va(&g->dev, &plen, gpa);
+
+    EXPECT_EQ(plen, len);
+    return p;
+}
+
+uint64_t fg_desc_addr(struct fake_guest *g, unsigned q, unsigned i)
+{
+    struct vring_desc d;
+
+    memcpy(&d, fg_ptr(g, g->q[q].desc + 16ULL * i, 16), 16);
+    return le64toh(d.addr);
+}
+
+void fg_expect_healthy(struct fake_guest *g)
+{
+    if (g->dev.broken) {
+        VU_TEST_FAIL("device broken: %s", g->last_panic);
+    }
+    EXPECT_EQ(g->panics, 0);
+}

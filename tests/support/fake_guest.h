@@ -106,6 +106,14 @@ void fg_used_elem(struct fake_guest *g, unsigned q, unsigned slot, uint32_t *id,
 uint16_t fg_post_chain(struct fake_guest *g, unsigned q, unsigned first,
                        unsigned n_out, unsigned n_in, uint32_t len);
 
+/* The library's host address of [gpa, gpa+len) (its own mapping, not the
+ * test's); the whole range must be in one region. */
+void *fg_lib_ptr(struct fake_guest *g, uint64_t gpa, uint64_t len);
+/* The buffer address of descriptor i of queue q, as the driver wrote it. */
+uint64_t fg_desc_addr(struct fake_guest *g, unsigned q, unsigned i);
+/* Fail the test unless the device is healthy and never panicked. */
+void fg_expect_healthy(struct fake_guest *g);
+
 /* An eventfd installed as the queue's call fd (closed by vu_deinit). */
 int fg_set_call_eventfd(struct fake_guest *g, unsigned q);
 /* Non-blocking read of an eventfd counter: 0 when nothing was signalled. */
