@@ -196,6 +196,94 @@ FZ_NO_COVERAGE void fz_mem_zero(struct fz_mem *m)
     }
 }
 
+/* Pages noted since the last fz_mem_reset (page addresses, unsorted, maybe
+ * repeated: the same page noted twice is zeroed twice, which is cheap). */
+#define FZ_DIRTY_MAX 256
+static uintptr_t dirty_pages[FZ_DIRTY_MAX];
+static unsigned ndirty;
+static bool dirty_overflow;
+
+FZ_NO_COVERAGE void fz_dirty_note(const void *p, size_t len)
+{
+    uintptr_t first = (uintptr_t)p & ~(uintptr_t)4095;
+    uintptr_t last = ((uintptr_t)p + (len ? len - 1 : 0)) & ~(uintptr_t)4095;
+
+    for (uintptr_t pg = first; !dirty_overflow; pg += 4096) {
+        if (ndirty > 0 && dirty_pages[ndirty - 1] == pg) {
+            /* the common case: the same page as the last write */
+        } else if (ndirty == FZ_DIRTY_MAX) {
+            dirty_overflow = true;
+        } else {
+            dirty_pages[ndirty++] = pg;
+        }
+        if (pg == last) {
+            break;
+        }
+    }
+}
+
+/* Abort when a resident page of m holds a nonzero byte. */
+FZ_NO_COVERAGE static void check_all_zero(const struct fz_mem *m)
+{
+    static const uint8_t zero_page[4096];
+    unsigned char vec[FZ_MEM_ZERO_MAX / 4096];
+    size_t pages = m->len / 4096;
+
+    if (mincore(m->map, m->len, vec) != 0) {
+        return; /* cannot tell: fz_mem_zero punches the range anyway */
+    }
+    for (size_t i = 0; i < pages; i++) {
+        const uint8_t *pg = m->map + i * 4096;
+
+        if (!(vec[i] & 1)) {
+            continue;
+        }
+        if (memcmp(pg, zero_page, 4096) == 0) {
+            continue;
+        }
+        for (size_t j = 0; j < 4096; j++) {
+            FZ_CHECK(pg[j] == 0,
+                     "guest memory byte at %p (page %zu of the area at %p) "
+                     "is 0x%02x after the reset: written by nobody who noted "
+                     "it (the library writes only used rings)",
+                     (const void *)(pg + j), i, (void *)m->map, pg[j]);
+        }
+    }
+}
+
+FZ_NO_COVERAGE void fz_mem_reset(struct fz_mem *m, unsigned n)
+{
+    static int verify_always = -1;
+    bool verify;
+
+    if (verify_always < 0) {
+        verify_always = getenv("FUZZ_FD_CHECK_ALWAYS") != NULL;
+    }
+    for (unsigned k = 0; k < n; k++) {
+        for (unsigned i = 0; i < ndirty && !dirty_overflow; i++) {
+            uintptr_t a = (uintptr_t)m[k].map;
+
+            if (dirty_pages[i] - a < m[k].len) {
+                memset((void *)dirty_pages[i], 0, 4096);
+            }
+        }
+    }
+    for (unsigned k = 0; k < n; k++) {
+        /* fz_mem_zero punches on its 64th call (resets counts from 0). */
+        verify = verify_always || m[k].resets % 64 == 0;
+        if (verify && !dirty_overflow && m[k].resets > 0) {
+            check_all_zero(&m[k]);
+        }
+        if (verify || dirty_overflow || !m[k].locked) {
+            fz_mem_zero(&m[k]);
+        } else {
+            m[k].resets++;
+        }
+    }
+    ndirty = 0;
+    dirty_overflow = false;
+}
+
 /* ---- watches ---- */
 
 #define FZ_MAX_WATCHES 64
@@ -373,9 +461,18 @@ void fz_rings_init(struct fz_rings *r, VuDev *dev)
     }
 }
 
+/* The used ring (flags, idx, ring, avail_event) is what the library writes. */
+static void note_used_ring(const VuVirtq *vq)
+{
+    if (vq->vring.used && vq->vring.num <= VIRTQUEUE_MAX_SIZE) {
+        fz_dirty_note(vq->vring.used, 6 + 8ULL * vq->vring.num + 2);
+    }
+}
+
 void fz_rings_fini(struct fz_rings *r)
 {
     for (unsigned i = 0; i < r->nq; i++) {
+        note_used_ring(&r->dev->vq[i]);
         for (unsigned j = 0; j < r->q[i].n; j++) {
             release_elem(r->q[i].out[j]);
         }
@@ -405,6 +502,8 @@ static void st16(void *p, uint16_t v)
 static void note_guest_write(struct fz_rings *r, const void *p, size_t len)
 {
     uintptr_t a = (uintptr_t)p;
+
+    fz_dirty_note(p, len);
 
     for (unsigned i = 0; i < r->nq; i++) {
         uintptr_t u = (uintptr_t)r->dev->vq[i].vring.used;
@@ -464,6 +563,7 @@ static void check_queue_rings(struct fz_rings *r, unsigned qi)
     q->ok_desc = vq->vring.desc;
     q->ok_avail = vq->vring.avail;
     q->ok_used = vq->vring.used;
+    note_used_ring(vq);
     q->ok_num = num;
     q->ok_epoch = r->epoch;
 checked:

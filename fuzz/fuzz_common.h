@@ -68,6 +68,17 @@ struct fz_mem {
 };
 void fz_mem_zero(struct fz_mem *m);
 
+/* Precise reset.  The harness notes every write it makes to guest memory
+ * (fz_dirty_note; fz_rings does, and notes each queue's used ring, the only
+ * guest memory the library writes), and fz_mem_reset zeroes just those pages
+ * of the n areas.  Every 64th reset, and on every reset when replaying
+ * (FUZZ_FD_CHECK_ALWAYS), it first checks that no other resident page holds
+ * a nonzero byte -- a write nobody accounted for, by the library or the
+ * harness -- and then falls back to fz_mem_zero.  When more pages were noted
+ * than the log holds, it falls back too. */
+void fz_dirty_note(const void *p, size_t len);
+void fz_mem_reset(struct fz_mem *m, unsigned n);
+
 /* ---- the watch table (what an event loop would hold) ---- */
 void fz_set_watch(VuDev *dev, int fd, int condition, vu_watch_cb cb,
                   void *data);

@@ -238,6 +238,8 @@ static void setup_queue(unsigned q, unsigned num, uint16_t used_idx,
                                        REG_QVA + (avail - REG_GPA) };
     FZ_CHECK(vu_vring_map(&dev, vq), "rings of queue %u do not map", q);
     vu_impl(&dev)->vqp[q].addr_set = true;
+    fz_dirty_note(&vq->vring.used->idx, 2);
+    fz_dirty_note(&vq->vring.avail->idx, 2);
     memcpy(&vq->vring.used->idx, &used_idx, 2);
     memcpy(&vq->vring.avail->idx, &avail_idx, 2);
     vq->last_avail_idx = vq->shadow_avail_idx = avail_idx;
@@ -449,7 +451,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     build_file(&t, nqueues < MAX_Q ? nqueues : MAX_Q, qsize);
 
-    fz_mem_zero(&region_mem);
+    fz_mem_reset(&region_mem, 1);
     FZ_CHECK(vu_init(&dev, (uint16_t)nq, sock, fz_panic, NULL, fz_set_watch,
                      remove_watch_noop, &iface),
              "vu_init");

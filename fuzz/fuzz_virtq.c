@@ -13,7 +13,7 @@
  * Each region is mapped once, between PROT_NONE guard pages, so R0 and R1
  * are apart in our address space and any access past a region's end faults.
  * The regions are handed to the library's table directly (internal.h), and
- * zeroed between inputs (fz_mem_zero: the pages touched are cleared).
+ * zeroed between inputs (fz_mem_reset: the pages written are cleared).
  *
  * Input: u8 flags, u8 queue-size exponent, u16 ring base, then optional ring
  * placement (flag 0x08: u32 desc gpa, u32 avail gpa, u32 used gpa), then ring
@@ -147,8 +147,8 @@ static void reset_memory(void)
                                       .map = regs[i].map,
                                       .len = REG_SIZE };
         }
-        fz_mem_zero(&mem[i]);
     }
+    fz_mem_reset(mem, NREG);
     memset(log_table, 0, sizeof(log_table));
 }
 
@@ -256,6 +256,8 @@ static void setup_queue(unsigned qi, unsigned num, uint16_t base, bool place,
     }
     impl->vqp[qi].addr_set = true;
     vq->last_avail_idx = vq->shadow_avail_idx = vq->used_idx = base;
+    fz_dirty_note(&vq->vring.used->idx, 2);
+    fz_dirty_note(&vq->vring.avail->idx, 2);
     memcpy(&vq->vring.used->idx, &le_base, 2);
     memcpy(&vq->vring.avail->idx, &le_base, 2);
     vq->enable = 1;

@@ -9,8 +9,10 @@
 #include "test_util.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define P(x) (1ULL << VHOST_USER_PROTOCOL_F_##x)
@@ -297,6 +299,38 @@ static void test_fd_smaller_than_region(void)
     fe_destroy(&tmp);
 }
 
+/* A hugetlbfs file is mapped at a huge-page-aligned file offset (mmap
+ * refuses anything else there) and the region starts at the remainder.  No
+ * huge page needs to be reserved: the mapping is never touched. */
+static void test_hugetlbfs_region_alignment(void)
+{
+    struct vu_session s;
+    VhostUserMemRegMsg m = { .region = { .guest_phys_addr = 0,
+                                         .memory_size = 4096,
+                                         .userspace_addr = SESS_RAM_UADDR,
+                                         .mmap_offset = 2 * MIB + 4096 } };
+    int fd = memfd_create("hugetlb-region", MFD_CLOEXEC | MFD_HUGETLB);
+    struct stat st;
+
+    if (fd < 0 || ftruncate(fd, 4 * MIB) != 0 || fstat(fd, &st) != 0 ||
+        st.st_blksize != 2 * MIB) {
+        fprintf(stderr, "SKIP test_hugetlbfs_region_alignment: no 2 MiB "
+                        "hugetlbfs memfd here (memfd_create(MFD_HUGETLB))\n");
+        if (fd >= 0) {
+            close(fd);
+        }
+        return;
+    }
+    sess_open(&s, MAX_Q, PROTO);
+    EXPECT_EQ(
+        fe_call_acked(&s.fe, VHOST_USER_ADD_MEM_REG, &m, sizeof(m), &fd, 1), 0);
+    EXPECT_EQ(s.td.dev.nregions, 1);
+    EXPECT_EQ(s.td.dev.regions[0].mmap_offset, 4096);
+    EXPECT_EQ(s.td.dev.regions[0].mmap_addr % (2 * MIB), 0);
+    sess_close(&s);
+    close(fd);
+}
+
 /* A sealable memfd cannot be shrunk under the backend's mapping later. */
 static void test_region_cannot_shrink_later(void)
 {
@@ -502,6 +536,7 @@ int main(void)
     RUN_TEST(test_rem_mem_reg_unknown);
     RUN_TEST(test_rem_mem_reg_with_fd);
     RUN_TEST(test_fd_smaller_than_region);
+    RUN_TEST(test_hugetlbfs_region_alignment);
     RUN_TEST(test_region_cannot_shrink_later);
     RUN_TEST(test_rings_follow_new_table);
     RUN_TEST(test_rings_dropped_by_new_table);

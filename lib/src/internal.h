@@ -81,7 +81,10 @@ static inline uint64_t vu_inflight_queue_size(uint16_t queue_size)
  * private block is found from the public struct without changing its layout.
  */
 struct vu_impl {
-    VuDevRegion regions[VHOST_USER_MAX_RAM_SLOTS]; /* must stay first */
+    /* regions must stay first; both tables are valid only below
+     * dev->nregions (vu_init leaves the rest unwritten) and must stay ahead
+     * of vqp, where the zeroed part begins. */
+    VuDevRegion regions[VHOST_USER_MAX_RAM_SLOTS];
     struct vu_region_map maps[VHOST_USER_MAX_RAM_SLOTS];
     struct vu_vq_priv *vqp; /* max_queues entries */
     void *log_map_base;     /* mapping that holds dev->log_table */
