@@ -284,6 +284,41 @@ FZ_NO_COVERAGE void fz_mem_reset(struct fz_mem *m, unsigned n)
     dirty_overflow = false;
 }
 
+/* ---- staged requests ---- */
+
+static VhostUserMsg staged;
+static bool have_staged;
+
+void fz_stage_msg(uint32_t request, uint32_t flags, const void *payload,
+                  uint32_t size, const int *fds, int nfds)
+{
+    FZ_CHECK(size <= sizeof(staged.payload) && nfds >= 0 &&
+                 nfds <= VHOST_MEMORY_BASELINE_NREGIONS && !have_staged,
+             "fz_stage_msg: %u bytes, %d fds", size, nfds);
+    memset(&staged, 0, sizeof(staged));
+    staged.request = (int)request;
+    staged.flags = flags;
+    staged.size = size;
+    memcpy(&staged.payload, payload, size);
+    memcpy(staged.fds, fds, sizeof(int) * (size_t)nfds);
+    staged.fd_num = nfds;
+    have_staged = true;
+}
+
+bool fz_read_staged(VuDev *dev, int sock, VhostUserMsg *vmsg)
+{
+    if (!have_staged) {
+        return vu_message_read_default(dev, sock, vmsg);
+    }
+    have_staged = false;
+    *vmsg = staged;
+    for (int i = 0; i < staged.fd_num; i++) {
+        vmsg->fds[i] = fcntl(staged.fds[i], F_DUPFD_CLOEXEC, 0);
+        FZ_CHECK(vmsg->fds[i] >= 0, "dup: %s", strerror(errno));
+    }
+    return true;
+}
+
 /* ---- watches ---- */
 
 #define FZ_MAX_WATCHES 64

@@ -79,6 +79,16 @@ void fz_mem_zero(struct fz_mem *m);
 void fz_dirty_note(const void *p, size_t len);
 void fz_mem_reset(struct fz_mem *m, unsigned n);
 
+/* ---- requests handed over without the socket ----
+ * memtable and inflight pass fz_read_staged to vu_init as the read_msg
+ * callback (the API's hook for a custom transport): a staged request reaches
+ * vu_dispatch with no sendmsg/recvmsg pair, its fds duplicated as the
+ * library's own.  Replies still come back over the socket.  With nothing
+ * staged the callback is the library's default socket reader. */
+void fz_stage_msg(uint32_t request, uint32_t flags, const void *payload,
+                  uint32_t size, const int *fds, int nfds);
+bool fz_read_staged(VuDev *dev, int sock, VhostUserMsg *vmsg);
+
 /* ---- the watch table (what an event loop would hold) ---- */
 void fz_set_watch(VuDev *dev, int fd, int condition, vu_watch_cb cb,
                   void *data);

@@ -88,33 +88,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* The request reaches vu_dispatch through fz_read_staged; the ack comes
+ * back over the socket. */
 static void send_msg(uint32_t req, const void *payload, uint32_t size, int fd)
 {
-    uint8_t buf[VHOST_USER_HDR_SIZE + 64];
-    uint32_t flags = 1 | VHOST_USER_NEED_REPLY_MASK;
-    union {
-        char b[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    struct iovec iov = { .iov_base = buf,
-                         .iov_len = VHOST_USER_HDR_SIZE + size };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-    memcpy(buf, &req, 4);
-    memcpy(buf + 4, &flags, 4);
-    memcpy(buf + 8, &size, 4);
-    memcpy(buf + VHOST_USER_HDR_SIZE, payload, size);
-    if (fd >= 0) {
-        memset(&control, 0, sizeof(control));
-        mh.msg_control = control.b;
-        mh.msg_controllen = CMSG_SPACE(sizeof(int));
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    }
-    FZ_CHECK(sendmsg(fe, &mh, MSG_NOSIGNAL) == (ssize_t)iov.iov_len, "sendmsg");
+    fz_stage_msg(req, 1 | VHOST_USER_NEED_REPLY_MASK, payload, size, &fd,
+                 fd >= 0);
 }
 
 static bool dispatch_acked(uint32_t req)
@@ -452,8 +431,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     build_file(&t, nqueues < MAX_Q ? nqueues : MAX_Q, qsize);
 
     fz_mem_reset(&region_mem, 1);
-    FZ_CHECK(vu_init(&dev, (uint16_t)nq, sock, fz_panic, NULL, fz_set_watch,
-                     remove_watch_noop, &iface),
+    FZ_CHECK(vu_init(&dev, (uint16_t)nq, sock, fz_panic, fz_read_staged,
+                     fz_set_watch, remove_watch_noop, &iface),
              "vu_init");
     dev.regions[0] = (VuDevRegion){ .gpa = REG_GPA,
                                     .size = REG_SIZE,

@@ -218,6 +218,10 @@ static void send_msg(uint32_t req, const uint8_t *payload, uint32_t size,
                          .iov_len = VHOST_USER_HDR_SIZE + size };
     struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
+    if (nfds <= VHOST_MEMORY_BASELINE_NREGIONS) {
+        fz_stage_msg(req, flags, payload, size, fds, nfds);
+        return;
+    }
     memcpy(buf, &req, 4);
     memcpy(buf + 4, &flags, 4);
     memcpy(buf + 8, &size, 4);
@@ -556,7 +560,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     sock = fz_fd_check_begin_dup(lib);
     tlv_init(&t, data, size);
-    FZ_CHECK(vu_init(&dev, 1, sock, fz_panic, NULL, fz_set_watch,
+    FZ_CHECK(vu_init(&dev, 1, sock, fz_panic, fz_read_staged, fz_set_watch,
                      remove_watch_noop, &iface),
              "vu_init");
     dev.protocol_features = (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
