@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* Harness bookkeeping whose path depends on what earlier inputs left behind
- * (the every-16th exact fd count, resident pages): kept out of the coverage
+ * (the every-64th exact fd count, resident pages): kept out of the coverage
  * feedback so that an input's coverage does not depend on its predecessors
  * (clang; afl-clang-fast ignores the attribute). */
 #if defined(__clang__)

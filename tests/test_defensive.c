@@ -211,6 +211,14 @@ static void test_foreign_queue_is_ignored(void)
     vu_set_queue_handler(&s.td.dev, &foreign, tdev_queue_handler);
     EXPECT_NULL(foreign.handler);
     EXPECT_FALSE(vu_inflight_check(&s.td.dev, &foreign));
+    /* a pointer into the middle of the device's own first queue: nothing
+     * may be read or written through it */
+    VuVirtq *inside = (VuVirtq *)(void *)((char *)&s.td.dev.vq[0] + 8);
+    VuVirtq before = s.td.dev.vq[0];
+    vu_set_queue_handler(&s.td.dev, inside, tdev_queue_handler);
+    EXPECT_FALSE(vu_inflight_check(&s.td.dev, inside));
+    EXPECT_NULL(vu_queue_pop(&s.td.dev, inside, sizeof(VuVirtqElement)));
+    EXPECT_EQ(memcmp(&before, &s.td.dev.vq[0], sizeof(before)), 0);
     /* a kick callback for a queue index the device does not have */
     vu_kick_cb(&s.td.dev, VU_WATCH_IN, (void *)(intptr_t)7);
     vu_kick_cb(&s.td.dev, VU_WATCH_IN, (void *)(intptr_t)-1);

@@ -85,13 +85,12 @@ VU_EXPORT bool vu_set_queue_host_notifier(VuDev *dev, VuVirtq *vq, int fd,
     uint64_t result = 1;
     int qidx;
 
-    if (!dev || !vq || vq < dev->vq || vq >= dev->vq + dev->max_queues ||
-        size < 0 || offset < 0 ||
+    qidx = vu_queue_index(dev, vq);
+    if (qidx < 0 || size < 0 || offset < 0 ||
         !vu_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD) ||
         !vu_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_HOST_NOTIFIER)) {
         return false;
     }
-    qidx = (int)(vq - dev->vq);
     area.u64 = (uint64_t)qidx & VHOST_USER_VRING_IDX_MASK;
     if (fd < 0) {
         area.u64 |= VHOST_USER_VRING_NOFD_MASK;

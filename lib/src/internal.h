@@ -233,10 +233,20 @@ static inline unsigned vu_ring_slot(const VuVirtq *vq, unsigned idx)
 /* Index of vq in dev->vq, or -1 when vq is not one of dev's queues. */
 static inline int vu_queue_index(const VuDev *dev, const VuVirtq *vq)
 {
-    if (!dev || !dev->vq || vq < dev->vq || vq >= dev->vq + dev->max_queues) {
+    uintptr_t off;
+
+    if (!dev || !dev->vq) {
         return -1;
     }
-    return (int)(vq - dev->vq);
+    /* One unsigned range check (NULL and pointers below the array wrap to
+     * large offsets) and one alignment check: a pointer into the middle of
+     * an element is not a queue either. */
+    off = (uintptr_t)vq - (uintptr_t)dev->vq;
+    if (off >= (uintptr_t)dev->max_queues * sizeof(VuVirtq) ||
+        off % sizeof(VuVirtq) != 0) {
+        return -1;
+    }
+    return (int)(off / sizeof(VuVirtq));
 }
 
 /* ---- inflight tracking (inflight.c) ---- */

@@ -110,14 +110,6 @@ void vu_vring_reset(VuDev *dev, VuVirtq *vq)
     vq->resubmit_num = 0;
 }
 
-static int queue_index(const VuDev *dev, const VuVirtq *vq)
-{
-    if (!dev || !dev->vq || vq < dev->vq || vq >= dev->vq + dev->max_queues) {
-        return -1;
-    }
-    return (int)(vq - dev->vq);
-}
-
 void vu_kick_cb(VuDev *dev, int condition, void *data)
 {
     intptr_t qidx = (intptr_t)data;
@@ -144,7 +136,7 @@ void vu_kick_cb(VuDev *dev, int condition, void *data)
 /* Install or remove the kick watch to match the queue's handler. */
 void vu_vring_update_watch(VuDev *dev, VuVirtq *vq)
 {
-    int qidx = queue_index(dev, vq);
+    int qidx = vu_queue_index(dev, vq);
 
     if (qidx < 0 || vq->kick_fd < 0) {
         return;
@@ -160,7 +152,7 @@ void vu_vring_update_watch(VuDev *dev, VuVirtq *vq)
 VU_EXPORT void vu_set_queue_handler(VuDev *dev, VuVirtq *vq,
                                     vu_queue_handler_cb handler)
 {
-    if (queue_index(dev, vq) < 0) {
+    if (vu_queue_index(dev, vq) < 0) {
         return;
     }
     vq->handler = handler;
