@@ -421,6 +421,14 @@ add(T, 'gen-msg-vring-edges',
     msg(VRING_KICK, p_state(0, 0), flags=NR) + msg(VRING_KICK, p_state(1, 0), flags=NR) +
     msg(SET_VRING_KICK, p_u64(1 | NOFD), flags=NR) + msg(VRING_KICK, p_state(1, 0), flags=NR) +
     msg(GET_VRING_BASE, p_state(0, 0)) + msg(VRING_KICK, p_state(0, 0), flags=NR))
+# A stopped queue with its rings placed: a larger size that would push the
+# used ring past the end of memory is refused and the old size stays.
+add(T, 'gen-msg-vring-num-outgrows-memory',
+    negotiate() + memtable(size=0x6000) + msg(SET_VRING_NUM, p_state(0, 8)) +
+    msg(SET_VRING_ADDR, p_addr(0, *ring_addrs(0)), flags=NR) +
+    msg(SET_VRING_NUM, p_state(0, 1024), flags=NR) +
+    msg(SET_VRING_NUM, p_state(0, 16), flags=NR) +
+    msg(SET_VRING_KICK, p_u64(0), fds=[eventfd()]) + msg(SET_VRING_ENABLE, p_state(0, 1)) + traffic(0))
 add(T, 'gen-msg-mem-edges',
     negotiate() + memtable() + vring(0) +
     msg(ADD_MEM_REG, p_memreg(region(0x100000, 0x1000, UA + 0x100000)), flags=NR, fds=[memfd(0x1000)]) +

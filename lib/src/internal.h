@@ -230,23 +230,25 @@ static inline unsigned vu_ring_slot(const VuVirtq *vq, unsigned idx)
     return idx & (vq->vring.num - 1u);
 }
 
+/* Byte offset of vq in dev->vq (dev and dev->vq non-NULL). */
+static inline uintptr_t vu_queue_offset(const VuDev *dev, const VuVirtq *vq)
+{
+    return (uintptr_t)vq - (uintptr_t)dev->vq;
+}
+
 /* Index of vq in dev->vq, or -1 when vq is not one of dev's queues. */
 static inline int vu_queue_index(const VuDev *dev, const VuVirtq *vq)
 {
-    uintptr_t off;
-
-    if (!dev || !dev->vq) {
-        return -1;
-    }
     /* One unsigned range check (NULL and pointers below the array wrap to
      * large offsets) and one alignment check: a pointer into the middle of
      * an element is not a queue either. */
-    off = (uintptr_t)vq - (uintptr_t)dev->vq;
-    if (off >= (uintptr_t)dev->max_queues * sizeof(VuVirtq) ||
-        off % sizeof(VuVirtq) != 0) {
+    if (!dev || !dev->vq ||
+        vu_queue_offset(dev, vq) >=
+            (uintptr_t)dev->max_queues * sizeof(VuVirtq) ||
+        vu_queue_offset(dev, vq) % sizeof(VuVirtq) != 0) {
         return -1;
     }
-    return (int)(off / sizeof(VuVirtq));
+    return (int)(vu_queue_offset(dev, vq) / sizeof(VuVirtq));
 }
 
 /* ---- inflight tracking (inflight.c) ---- */

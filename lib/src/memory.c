@@ -163,16 +163,15 @@ void vu_seal_against_shrink(int fd)
 static uint64_t map_alignment(int fd, const struct stat *st)
 {
     struct statfs fs;
-    long page = sysconf(_SC_PAGESIZE);
+    long sc = sysconf(_SC_PAGESIZE);
+    uint64_t page = sc > 0 ? (uint64_t)sc : 4096;
 
-    if (page <= 0) {
-        page = 4096;
-    }
-    if (st->st_blksize > page && fstatfs(fd, &fs) == 0 &&
-        (unsigned long)fs.f_type == HUGETLBFS_MAGIC && fs.f_bsize > page) {
+    if (st->st_blksize > 0 && (uint64_t)st->st_blksize > page &&
+        fstatfs(fd, &fs) == 0 && (unsigned long)fs.f_type == HUGETLBFS_MAGIC &&
+        fs.f_bsize > 0 && (uint64_t)fs.f_bsize > page) {
         return (uint64_t)fs.f_bsize;
     }
-    return (uint64_t)page;
+    return page;
 }
 
 const char *vu_mem_add_region(VuDev *dev, const VhostUserMemoryRegion *r,
