@@ -892,6 +892,9 @@ static bool do_message_limited(struct tlv *t, int resource,
         (void)setrlimit(resource, low);
     }
     ok = vu_dispatch(&S.dev);
+    fz_log("message %u (%s) flags 0x%x size %u: %s%s\n", request,
+           vu_request_to_string(request), flags, size, ok ? "ok" : "failed",
+           S.dev.broken ? ", broken" : "");
     if (old) {
         (void)setrlimit(resource, old);
     }
@@ -1136,7 +1139,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (postcopy_frozen()) {
             continue; /* the checks read used->idx */
         }
-        if (tag == VU_TLV_TAG_MSG) {
+        if (tag == VU_TLV_TAG_MSG || tag == TAG_NO_FDS_LEFT ||
+            tag == TAG_NO_FILE_GROWTH) {
+            /* Any message may have moved the rings to other memory. */
             fz_rings_resync(&S.rings);
         }
         fz_rings_check(&S.rings);
