@@ -57,7 +57,7 @@ for b in blk blkir net netir hotpath fuzz; do
     net) bash "$here/net/run-net.sh" "$out/net.tsv" "$out/net" "$rounds" "$net_secs" ;;
     netir) bash "$here/net/run-net-ir.sh" "$out/netir.tsv" "$out/netir" "$nir_t1" "$nir_t2" ;;
     hotpath) bash "$here/hotpath/run-hotpath.sh" "$out/hotpath.tsv" "$out/hotpath" "$hot_ops" ;;
-    fuzz) bash "$here/fuzz/run-fuzz.sh" "$out/fuzz.tsv" "$out/fuzz" "$fuzz_secs" ;;
+    fuzz) bash "$here/fuzz/run-fuzz.sh" "$out/fuzz.tsv" "$out/fuzz" "$fuzz_secs" "$rounds" ;;
     esac
 done
 

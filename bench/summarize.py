@@ -140,12 +140,27 @@ def main():
     fz = rows(os.path.join(out, "fuzz.tsv"))
     if fz:
         L.append("## Fuzz targets: exec/s under ASan+UBSan, one core\n")
-        L.append("| target | exec/s (wall, libFuzzer) | executions | "
-                 "exec per CPU-second | run stopped by |")
-        L.append("|---|---|---|---|---|")
+        L.append("| target | rounds | exec per CPU-second, median (min-max) "
+                 "| exec/s (wall, libFuzzer), median | executions, median "
+                 "| runs stopped by a finding |")
+        L.append("|---|---|---|---|---|---|")
+        by_t = {}
         for r in fz:
-            r = (r + [""] * 6)[:6]
-            L.append("| %s | %s | %s | %s | %s |" % tuple(r[1:]))
+            r = (r + [""] * 7)[:7]
+            by_t.setdefault(r[1], []).append(r)
+
+        def med(v):
+            v = sorted(v)
+            return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+        for t, rs in sorted(by_t.items()):
+            cpu = [float(r[4] or 0) for r in rs]
+            wall = [float(r[2] or 0) for r in rs]
+            n = [float(r[3] or 0) for r in rs]
+            found = [r[5] for r in rs if r[5] not in ("", "none")]
+            L.append("| %s | %d | %.0f (%.0f-%.0f) | %.0f | %.0f | %s |" % (
+                t, len(rs), med(cpu), min(cpu), max(cpu), med(wall), med(n),
+                "; ".join(found) if found else "none"))
         L.append("")
         cmd = read(os.path.join(out, "fuzz", "commands.txt")).strip()
         L.append("Commands:\n\n```\n%s\n```\n" % cmd)

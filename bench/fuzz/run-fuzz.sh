@@ -9,10 +9,13 @@
 # Two figures: libFuzzer's own average exec/s (wall clock) and executions
 # per CPU-second of the process (user + sys: robust when the machine is
 # shared, as fuzz/measure.sh does).
-# Usage: run-fuzz.sh OUT_TSV WORKDIR [SECONDS]
-# Rows: fuzz <target> <exec/s wall> <executions> <exec per CPU-s> <finding>
+# ROUNDS rounds (default 1) alternate the targets (round r runs every target
+# once, with -seed=r), so that machine noise and the fuzzer's trajectory both
+# show in the spread; the summary reports the median and min-max.
+# Usage: run-fuzz.sh OUT_TSV WORKDIR [SECONDS] [ROUNDS]
+# Rows: fuzz <target> <exec/s wall> <executions> <exec per CPU-s> <finding> <round>
 set -u
-out=$1 work=$2 secs=${3:-20}
+out=$1 work=$2 secs=${3:-20} rounds=${4:-1}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$work/bin
 rm -rf "$bin"; mkdir -p "$work" "$bin"
@@ -33,8 +36,10 @@ if [ -z "$how" ]; then
 fi
 {
     echo "build: $how"
-    echo "run: taskset -c ${FUZZ_CPU:-0} TARGET -max_total_time=$secs -print_final_stats=1 -seed=1 -timeout=10 -rss_limit_mb=4096 [-dict=fuzz/TARGET.dict] [-max_len from fuzz/TARGET.options] SCRATCH_COPY_OF_SEEDS"
+    echo "run: taskset -c ${FUZZ_CPU:-0} TARGET -max_total_time=$secs -print_final_stats=1 -seed=ROUND -timeout=10 -rss_limit_mb=4096 [-dict=fuzz/TARGET.dict] [-max_len from fuzz/TARGET.options] SCRATCH_COPY_OF_SEEDS"
+    echo "rounds: $rounds (targets alternate within each round); measured $(date -u +%FT%TZ) at $(git -C "$root" rev-parse --short HEAD 2>/dev/null)"
 } >"$work/commands.txt"
+for round in $(seq "$rounds"); do
 for t in "$bin"/fuzz_*; do
     [ -x "$t" ] && [ -f "$t" ] || continue
     case $t in *.dict|*.options|*.zip) continue ;; esac
@@ -47,7 +52,7 @@ for t in "$bin"/fuzz_*; do
     ml=$(sed -n 's/^max_len *= *//p' "$root/fuzz/$name.options" 2>/dev/null)
     [ -n "$ml" ] && extra+=(-max_len="$ml")
     /usr/bin/time -f "CPU %U %S" -o "$work/$name.time" taskset -c "${FUZZ_CPU:-0}" "$t" \
-        -max_total_time="$secs" -print_final_stats=1 -seed=1 -timeout=10 -rss_limit_mb=4096 \
+        -max_total_time="$secs" -print_final_stats=1 -seed="$round" -timeout=10 -rss_limit_mb=4096 \
         -artifact_prefix="$work/$name-" "${extra[@]}" "$c" >"$work/$name.log" 2>&1
     rc=$?
     eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/$name.log")
@@ -58,6 +63,7 @@ for t in "$bin"/fuzz_*; do
         finding=$(grep -m1 -o "INVARIANT VIOLATED.*\|ERROR: AddressSanitizer: [a-z-]*\|runtime error.*\|ERROR: libFuzzer: [a-z -]*" "$work/$name.log" | head -1 | tr '\t|' '  ' | cut -c1-80)
         echo "run-fuzz: $name exited $rc: $finding (see $work/$name.log)" >&2
     fi
-    printf 'fuzz\t%s\t%s\t%s\t%s\t%s\n' "$name" "${eps:-0}" "${n:-0}" \
-        "$(awk -v r="${n:-0}" -v c="${cpu:-0}" 'BEGIN { printf "%d", (c > 0 ? r / c : 0) }')" "${finding:-none}" | tee -a "$out"
+    printf 'fuzz\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "${eps:-0}" "${n:-0}" \
+        "$(awk -v r="${n:-0}" -v c="${cpu:-0}" 'BEGIN { printf "%d", (c > 0 ? r / c : 0) }')" "${finding:-none}" "$round" | tee -a "$out"
+done
 done
