@@ -70,6 +70,7 @@ VU_EXPORT bool vu_init(VuDev *dev, uint16_t max_queues, int socket,
                        vu_remove_watch_cb remove_watch, const VuDevIface *iface)
 {
     struct vu_impl *impl;
+    struct vu_vq_priv *vqp;
 
     if (!dev) {
         return false;
@@ -89,14 +90,15 @@ VU_EXPORT bool vu_init(VuDev *dev, uint16_t max_queues, int socket,
     memset((char *)impl + offsetof(struct vu_impl, vqp), 0,
            sizeof(*impl) - offsetof(struct vu_impl, vqp));
     dev->vq = calloc(max_queues, sizeof(*dev->vq));
-    impl->vqp = calloc(max_queues, sizeof(*impl->vqp));
-    if (!dev->vq || !impl->vqp) {
+    vqp = calloc(max_queues, sizeof(*vqp));
+    if (!dev->vq || !vqp) {
         free(dev->vq);
-        free(impl->vqp);
+        free(vqp);
         free(impl);
         dev->vq = NULL;
         return false;
     }
+    impl->vqp = vqp;
     dev->regions = impl->regions;
     dev->sock = socket;
     dev->panic = panic;
