@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -334,6 +335,58 @@ bool fz_read_staged(VuDev *dev, int sock, VhostUserMsg *vmsg)
         FZ_CHECK(vmsg->fds[i] >= 0, "dup: %s", strerror(errno));
     }
     return true;
+}
+
+void fz_send_all(int sock, const uint8_t *buf, size_t len, const int *fds,
+                 int nfds)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * FZ_MAX_SEND_FDS)];
+        struct cmsghdr align;
+    } control;
+    size_t done = 0;
+
+    while (done < len) {
+        struct iovec iov = { .iov_base = (void *)(buf + done),
+                             .iov_len = len - done };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n;
+
+        if (done == 0 && nfds > 0) {
+            memset(&control, 0, sizeof(control));
+            mh.msg_control = control.buf;
+            mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+            struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+            memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+        }
+        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        FZ_CHECK(n > 0, "frontend sendmsg: %s", strerror(errno));
+        done += (size_t)n;
+    }
+}
+
+bool fz_dispatch_acked(VuDev *dev, int fe, uint32_t req)
+{
+    uint8_t r[VHOST_USER_HDR_SIZE + 8];
+    uint32_t rreq, flags, size;
+    uint64_t v;
+
+    FZ_CHECK(vu_dispatch(dev), "vu_dispatch failed on request %u", req);
+    FZ_CHECK(recv(fe, r, sizeof(r), MSG_DONTWAIT) == (ssize_t)sizeof(r),
+             "request %u with NEED_REPLY got no 20-byte ack", req);
+    memcpy(&rreq, r, 4);
+    memcpy(&flags, r + 4, 4);
+    memcpy(&size, r + 8, 4);
+    memcpy(&v, r + 12, 8);
+    FZ_CHECK(rreq == req && flags == (1u | VHOST_USER_REPLY_MASK) && size == 8,
+             "bad ack: request %u flags 0x%x size %u", rreq, flags, size);
+    return v == 0;
 }
 
 /* ---- watches ---- */

@@ -89,6 +89,15 @@ void fz_stage_msg(uint32_t request, uint32_t flags, const void *payload,
                   uint32_t size, const int *fds, int nfds);
 bool fz_read_staged(VuDev *dev, int sock, VhostUserMsg *vmsg);
 
+/* Frontend side of the socket: write all of buf, with up to FZ_MAX_SEND_FDS
+ * fds on its first byte (SCM_RIGHTS). */
+#define FZ_MAX_SEND_FDS 15
+void fz_send_all(int sock, const uint8_t *buf, size_t len, const int *fds,
+                 int nfds);
+/* vu_dispatch one request sent with NEED_REPLY and read its ack from fe;
+ * true when the ack says success (aborts when there is no well-formed ack). */
+bool fz_dispatch_acked(VuDev *dev, int fe, uint32_t req);
+
 /* ---- the watch table (what an event loop would hold) ---- */
 void fz_set_watch(VuDev *dev, int fd, int condition, vu_watch_cb cb,
                   void *data);

@@ -43,7 +43,7 @@
 /* fd descriptions per message, taken mod (MAX_SEND_FDS + 1): up to 15, more
  * than any request may carry (8) and more than the library's receive buffer
  * holds (room for 9, rounded up to 10), so that the kernel truncates them. */
-#define MAX_SEND_FDS 15
+#define MAX_SEND_FDS FZ_MAX_SEND_FDS
 
 /* Record tags of this harness beyond record_format.h.  'H': the frontend
  * stops reading (shutdown of its end for reading): whatever the library
@@ -455,40 +455,6 @@ static int make_fd(struct tlv *t)
 
 /* ---- socket I/O of the fake frontend ---- */
 
-static void send_all(int sock, const uint8_t *buf, size_t len, const int *fds,
-                     int nfds)
-{
-    union {
-        char buf[CMSG_SPACE(sizeof(int) * MAX_SEND_FDS)];
-        struct cmsghdr align;
-    } control;
-    size_t done = 0;
-
-    while (done < len) {
-        struct iovec iov = { .iov_base = (void *)(buf + done),
-                             .iov_len = len - done };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-        ssize_t n;
-
-        if (done == 0 && nfds > 0) {
-            memset(&control, 0, sizeof(control));
-            mh.msg_control = control.buf;
-            mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-            struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-            c->cmsg_level = SOL_SOCKET;
-            c->cmsg_type = SCM_RIGHTS;
-            c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-            memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-        }
-        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        FZ_CHECK(n > 0, "frontend sendmsg: %s", strerror(errno));
-        done += (size_t)n;
-    }
-}
-
 /* Read what is waiting on sock without blocking; close any fds that came
  * with it.  Returns the byte count (up to cap stored in buf). */
 static size_t recv_now(int sock, uint8_t *buf, size_t cap, int *nfds_out)
@@ -840,7 +806,7 @@ static void send_message(struct tlv *t, uint32_t *request, uint32_t *flags,
     memcpy(buf + 4, flags, 4);
     memcpy(buf + 8, size, 4);
     memcpy(buf + VHOST_USER_HDR_SIZE, payload, *got);
-    send_all(fe_sock, buf, VHOST_USER_HDR_SIZE + *got, fds, nfds);
+    fz_send_all(fe_sock, buf, VHOST_USER_HDR_SIZE + *got, fds, nfds);
     if (*got < *size) {
         /* The payload is cut short: the frontend goes away mid-message. */
         shutdown(fe_sock, SHUT_WR);
@@ -928,7 +894,7 @@ static void end_of_stream(const uint8_t *raw, size_t len)
     bool ok;
 
     if (len) {
-        send_all(fe_sock, raw, len, NULL, 0);
+        fz_send_all(fe_sock, raw, len, NULL, 0);
     }
     shutdown(fe_sock, SHUT_WR);
     S.eof = true;
@@ -948,7 +914,7 @@ static void reset_connection(void)
     uint8_t m[VHOST_USER_HDR_SIZE] = { VHOST_USER_GET_FEATURES, 0, 0, 0, 1 };
     bool ok;
 
-    send_all(fe_sock, m, sizeof(m), NULL, 0);
+    fz_send_all(fe_sock, m, sizeof(m), NULL, 0);
     (void)vu_dispatch(&S.dev);
     close(fe_sock);
     fe_sock = -1;

@@ -96,24 +96,6 @@ static void send_msg(uint32_t req, const void *payload, uint32_t size, int fd)
                  fd >= 0);
 }
 
-static bool dispatch_acked(uint32_t req)
-{
-    uint8_t r[VHOST_USER_HDR_SIZE + 8];
-    uint32_t rreq, flags, size;
-    uint64_t v;
-
-    FZ_CHECK(vu_dispatch(&dev), "vu_dispatch failed on request %u", req);
-    FZ_CHECK(recv(fe, r, sizeof(r), MSG_DONTWAIT) == (ssize_t)sizeof(r),
-             "request %u with NEED_REPLY got no ack", req);
-    memcpy(&rreq, r, 4);
-    memcpy(&flags, r + 4, 4);
-    memcpy(&size, r + 8, 4);
-    memcpy(&v, r + 12, 8);
-    FZ_CHECK(rreq == req && flags == (1u | VHOST_USER_REPLY_MASK) && size == 8,
-             "bad ack");
-    return v == 0;
-}
-
 /* Pages of `before` that may hold a nonzero byte (written by this input's
  * build_file): only those are cleared for the next input and written to the
  * file, whose other pages stay holes (zeros). */
@@ -452,7 +434,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in.num_queues = nqueues;
     in.queue_size = qsize;
     send_msg(VHOST_USER_SET_INFLIGHT_FD, &in, sizeof(in), inflight_fd);
-    accepted = dispatch_acked(VHOST_USER_SET_INFLIGHT_FD);
+    accepted = fz_dispatch_acked(&dev, fe, VHOST_USER_SET_INFLIGHT_FD);
     areas = nqueues;
     if (accepted) {
         FZ_CHECK(nqueues >= 1 && nqueues <= nq && qsize >= 1 &&
@@ -474,7 +456,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         setup_queue(q, num, used_idx, avail_idx);
         send_msg(VHOST_USER_SET_VRING_KICK, &u64, sizeof(u64), -1);
-        if (dispatch_acked(VHOST_USER_SET_VRING_KICK)) {
+        if (fz_dispatch_acked(&dev, fe, VHOST_USER_SET_VRING_KICK)) {
             started |= 1u << q;
             FZ_CHECK(dev.vq[q].started, "queue %u: kick acked but not started",
                      q);

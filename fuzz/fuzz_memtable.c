@@ -210,13 +210,6 @@ static void send_msg(uint32_t req, const uint8_t *payload, uint32_t size,
 {
     uint8_t buf[VHOST_USER_HDR_SIZE + sizeof(VhostUserMemory)];
     uint32_t flags = 1 | VHOST_USER_NEED_REPLY_MASK;
-    union {
-        char b[CMSG_SPACE(sizeof(int) * 9)];
-        struct cmsghdr align;
-    } control;
-    struct iovec iov = { .iov_base = buf,
-                         .iov_len = VHOST_USER_HDR_SIZE + size };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
     if (nfds <= VHOST_MEMORY_BASELINE_NREGIONS) {
         fz_stage_msg(req, flags, payload, size, fds, nfds);
@@ -226,37 +219,7 @@ static void send_msg(uint32_t req, const uint8_t *payload, uint32_t size,
     memcpy(buf + 4, &flags, 4);
     memcpy(buf + 8, &size, 4);
     memcpy(buf + VHOST_USER_HDR_SIZE, payload, size);
-    if (nfds) {
-        memset(&control, 0, sizeof(control));
-        mh.msg_control = control.b;
-        mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-    }
-    FZ_CHECK(sendmsg(fe, &mh, MSG_NOSIGNAL) == (ssize_t)iov.iov_len,
-             "sendmsg: %s", strerror(errno));
-}
-
-/* Dispatch one request; true when the library acked success. */
-static bool dispatch_acked(uint32_t req)
-{
-    uint8_t r[VHOST_USER_HDR_SIZE + 8];
-    uint32_t rreq, flags, size;
-    uint64_t v;
-
-    FZ_CHECK(vu_dispatch(&dev), "vu_dispatch failed on request %u", req);
-    FZ_CHECK(recv(fe, r, sizeof(r), MSG_DONTWAIT) == (ssize_t)sizeof(r),
-             "request %u with NEED_REPLY got no 20-byte ack", req);
-    memcpy(&rreq, r, 4);
-    memcpy(&flags, r + 4, 4);
-    memcpy(&size, r + 8, 4);
-    memcpy(&v, r + 12, 8);
-    FZ_CHECK(rreq == req && flags == (1u | VHOST_USER_REPLY_MASK) && size == 8,
-             "bad ack: request %u flags 0x%x size %u", rreq, flags, size);
-    return v == 0;
+    fz_send_all(fe, buf, VHOST_USER_HDR_SIZE + size, fds, nfds);
 }
 
 /* ---- checks ---- */
@@ -441,7 +404,7 @@ static void op_set_mem_table(struct tlv *t)
         }
     }
     send_msg(VHOST_USER_SET_MEM_TABLE, payload, size, fds, nfds);
-    bool acked = dispatch_acked(VHOST_USER_SET_MEM_TABLE);
+    bool acked = fz_dispatch_acked(&dev, fe, VHOST_USER_SET_MEM_TABLE);
     for (int i = 0; i < nmade; i++) {
         close(made[i]);
     }
@@ -483,7 +446,7 @@ static void op_add(struct tlv *t)
         put_region(payload + 8, &r);
         send_msg(VHOST_USER_ADD_MEM_REG, payload, sizeof(payload), &fd,
                  fd >= 0);
-        acked = dispatch_acked(VHOST_USER_ADD_MEM_REG);
+        acked = fz_dispatch_acked(&dev, fe, VHOST_USER_ADD_MEM_REG);
         if (m >= 0) {
             close(m);
         }
@@ -497,7 +460,7 @@ static void op_add(struct tlv *t)
     valid = fd >= 0 && model_valid(&r, model, nmodel);
     put_region(payload + 8, &r);
     send_msg(VHOST_USER_ADD_MEM_REG, payload, sizeof(payload), &fd, fd >= 0);
-    acked = dispatch_acked(VHOST_USER_ADD_MEM_REG);
+    acked = fz_dispatch_acked(&dev, fe, VHOST_USER_ADD_MEM_REG);
     if (m >= 0) {
         close(m);
     }
@@ -531,7 +494,7 @@ static void op_rem(struct tlv *t)
     }
     put_region(payload + 8, &r);
     send_msg(VHOST_USER_REM_MEM_REG, payload, sizeof(payload), fds, nfds);
-    acked = dispatch_acked(VHOST_USER_REM_MEM_REG);
+    acked = fz_dispatch_acked(&dev, fe, VHOST_USER_REM_MEM_REG);
     FZ_CHECK(acked == (found >= 0 && nfds <= 1),
              "REM_MEM_REG gpa 0x%llx (%d fds): library "
              "%s, model %s",
